@@ -24,13 +24,17 @@ TL_INLINE int32_t clamp(int32_t v, int32_t lo, int32_t hi) {
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
+/* Which input channel feeds the residual of each output (o * cin / cout), once per call. */
+static void residual_channels(const tl_stage *st, int *src) {
+    for (int o = 0; o < st->cout; o++) src[o] = o * st->cin / st->cout;
+}
+
 /* Output of one pixel from its row sums; res[c] is the requantised input of channel c. */
-TL_INLINE void finish(const tl_stage *st, const int32_t *acc, const int8_t *res, int32_t d,
-                      int8_t *out) {
-    const int cout = st->cout, cin = st->cin;
-    for (int o = 0; o < cout; o++) {
+TL_INLINE void finish(const tl_stage *st, const int32_t *acc, const int8_t *res,
+                      const int *res_src, int32_t d, int8_t *out) {
+    for (int o = 0; o < st->cout; o++) {
         int32_t v = rne_div(acc[o], d);
-        if (st->residual) v += res[o * cin / cout];
+        if (st->residual) v += res[res_src[o]];
         out[o] = (int8_t)clamp(v, st->out_lo, st->out_hi);
     }
 }
@@ -42,6 +46,8 @@ TL_INLINE void pw_generic_body(const tl_stage *st, const int8_t *in, int width, 
     const int cin = st->cin, cout = st->cout, in_n = st->in_n, in_lo = st->in_lo;
     int32_t acc[TL_MAX_CHANNELS];
     int8_t res[TL_MAX_CHANNELS];
+    int res_src[TL_MAX_CHANNELS];
+    residual_channels(st, res_src);
     for (int x = 0; x < width; x++, in += cin, out += cout) {
         memset(acc, 0, sizeof(int32_t) * (size_t)cout);
         for (int c = 0; c < cin; c++) {
@@ -50,7 +56,7 @@ TL_INLINE void pw_generic_body(const tl_stage *st, const int8_t *in, int width, 
             res[c] = st->gval[idx];
             for (int o = 0; o < cout; o++) acc[o] += row[o];
         }
-        finish(st, acc, res, d, out);
+        finish(st, acc, res, res_src, d, out);
     }
 }
 
@@ -61,6 +67,8 @@ TL_INLINE void pw16_body(const tl_stage *st, const int8_t *in, int width, int8_t
     const int cin = st->cin, in_n = st->in_n, in_lo = st->in_lo;
     const int lo = st->out_lo, hi = st->out_hi, residual = st->residual;
     int8_t res[TL_MAX_CHANNELS];
+    int res_src[16];
+    residual_channels(st, res_src);
     for (int x = 0; x < width; x++, in += cin, out += 16) {
         int16_t acc[16] = {0};
         for (int c = 0; c < cin; c++) {
@@ -71,7 +79,7 @@ TL_INLINE void pw16_body(const tl_stage *st, const int8_t *in, int width, int8_t
         }
         for (int o = 0; o < 16; o++) {
             int32_t v = rne_div(acc[o], d);
-            if (residual) v += res[o * cin / 16];
+            if (residual) v += res[res_src[o]];
             out[o] = (int8_t)clamp(v, lo, hi);
         }
     }
@@ -85,6 +93,8 @@ TL_INLINE void dw_generic_body(const tl_stage *st, const int8_t *const tap_rows[
     const int in_n = st->in_n, in_lo = st->in_lo;
     int32_t acc[TL_MAX_CHANNELS];
     int8_t res[TL_MAX_CHANNELS];
+    int res_src[TL_MAX_CHANNELS];
+    residual_channels(st, res_src);
     for (int x = 0; x < width; x++, out += cout) {
         memset(acc, 0, sizeof(int32_t) * (size_t)cout);
         for (int k = 0; k < 9; k++) {
@@ -97,7 +107,7 @@ TL_INLINE void dw_generic_body(const tl_stage *st, const int8_t *const tap_rows[
                 for (int j = 0; j < m; j++) acc[c * m + j] += row[j];
             }
         }
-        finish(st, acc, res, d, out);
+        finish(st, acc, res, res_src, d, out);
     }
 }
 
