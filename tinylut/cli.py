@@ -30,45 +30,6 @@ from .model import ModelFormatError
 PROG = "tinylut"
 
 
-# ---- TEMPORARY adapter: the public API (tinylut.load_model/restore/info) is not on main yet.
-# Runs the numpy reference engine; delete this block when the engine lands.
-if not hasattr(tinylut, "load_model"):  # pragma: no cover
-    from . import reference as _reference
-    from .model import read_model as _read_model
-
-    class _RefModel:
-        def __init__(self, path):
-            self.spec = _read_model(path)
-            self.name, self.arch, self.task, self.scale = (
-                self.spec.name, self.spec.arch, self.spec.task, self.spec.scale)
-
-        def __call__(self, image, *, threads=None):
-            return _reference.restore(self.spec, image)
-
-        def info(self):
-            stages = [{"branch": b.name, "stage": i, "kind": s.kind, "cin": s.cin,
-                       "cout": s.cout, "rows": int(s.table.shape[1]), "bytes": s.table_bytes}
-                      for b in self.spec.branches for i, s in enumerate(b.stages)]
-            return {"name": self.name, "arch": self.arch, "task": self.task,
-                    "scale": self.scale, "stages": stages,
-                    "table_bytes": self.spec.table_bytes}
-
-    def _shim_load(p):
-        if not os.path.isfile(p):
-            raise ValueError(f"{p}: unknown model (no shipped models before the engine lands)")
-        return _RefModel(p)
-
-    def _shim_restore(image, model=None, *, task="sr", sigma=None, threads=None):
-        if model is None:
-            raise ValueError("no default model before the engine lands: use --model")
-        return model(image, threads=threads)
-
-    tinylut.load_model = _shim_load
-    tinylut.restore = _shim_restore
-    tinylut.info = lambda: {"version": "dev", "isa": "numpy reference"}
-# ---- end of TEMPORARY adapter
-
-
 class CLIError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
@@ -77,17 +38,19 @@ class CLIError(Exception):
 
 def load_model(name_or_path: str):
     """A tinylut Model from a shipped model name or a .tlut path."""
-    if os.sep in name_or_path or name_or_path.endswith(".tlut"):
-        if not os.path.exists(name_or_path):
-            raise CLIError(f"{name_or_path}: no such model file")
-        if os.path.isdir(name_or_path):
-            raise CLIError(f"{name_or_path}: is a folder, not a model file")
     return tinylut.load_model(name_or_path)
 
 
 def run_model(model, image: np.ndarray, args: argparse.Namespace) -> np.ndarray:
-    """Restore one image with the options of the command line (task, threads)."""
-    return tinylut.restore(image, model, task=args.task, threads=args.threads)
+    """Restore one image with the options of the command line (task, threads).
+
+    ``model`` None means the shipped model of the task. Channels are independent, so a
+    gray + alpha image (which the engine does not take as such) runs as two gray images."""
+    def run(img):
+        return tinylut.restore(img, model, task=args.task, threads=args.threads)
+    if image.ndim == 3 and image.shape[2] == 2:
+        return np.concatenate([run(image[..., :1]), run(image[..., 1:])], axis=-1)
+    return run(image)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -294,6 +257,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             return 0
         width = max(len(k) for k in info) if info else 0
         for k, v in info.items():
+            if isinstance(v, (list, tuple)):
+                v = ", ".join(map(str, v)) or "none"
             print(f"{k:<{width}}  {v}")
         return 0
     model = load_model(args.model)
@@ -301,16 +266,22 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, default=str))
         return 0
-    for k in ("name", "arch", "task", "scale"):
-        print(f"{k:<12}{info[k]}")
+    for k in ("name", "arch", "task", "scale", "rotations", "source"):
+        if k in info:
+            print(f"{k:<12}{info[k]}")
     cols = ("branch", "stage", "kind", "cin", "cout", "rows", "bytes")
     table = [[str(st[c]) for c in cols] for st in info["stages"]]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(cols)]
-    line = "  ".join(f"{c:>{w}}" for c, w in zip(cols, widths))
+    left = ("branch", "kind")   # text columns left, numbers right
+
+    def fmt(values):
+        return "  ".join(f"{v:<{w}}" if c in left else f"{v:>{w}}"
+                         for v, c, w in zip(values, cols, widths))
+    line = fmt(cols)
     print(line)
     print("-" * len(line))
     for r in table:
-        print("  ".join(f"{v:>{w}}" for v, w in zip(r, widths)))
+        print(fmt(r))
     print("-" * len(line))
     total = info["table_bytes"]
     print(f"table bytes {total} ({total / 1024:.1f} KiB)")
@@ -391,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CLIError, ImageError, ModelFormatError, OSError, ValueError, KeyError) as e:
+    except (CLIError, ImageError, ModelFormatError, OSError, ValueError, TypeError,
+            KeyError) as e:
         if os.environ.get("TINYLUT_DEBUG"):
             raise
         print(f"{PROG}: error: {_error_line(e)}", file=sys.stderr)
