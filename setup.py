@@ -7,7 +7,7 @@ from setuptools import Extension, setup
 
 CSRC = ["csrc/engine.c", "csrc/dispatch.c", "csrc/stages.c"]
 # Portable flags only: the x86 wheel targets baseline x86-64, SIMD paths pick themselves at run time.
-CFLAGS = ["-O3", "-std=c99", "-fno-strict-aliasing"] if os.name != "nt" else ["/O2"]
+CFLAGS = ["-O3", "-std=c99", "-fno-strict-aliasing", "-Wno-psabi"] if os.name != "nt" else ["/O2"]
 
 extension = Extension(
     "tinylut._core",

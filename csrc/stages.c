@@ -13,8 +13,14 @@
 #define TL_INLINE static inline
 #endif
 
-/* a / d rounded half to even (d > 0), exact for every int32 a that can occur here. */
+/* a / d rounded half to even (d > 0) for |a| <= 64 * 128 (at most 64 int8 rows summed).
+ * Called with a constant d in the hot loops, where the branches fold away and the 9 and 16
+ * cases become a few vectorisable integer operations. */
 TL_INLINE int32_t rne_div(int32_t a, int32_t d) {
+    if (d == 16) /* floor((a + 8) / 16), minus one on a tie whose floor(a / 16) is even */
+        return (a + 7 + ((a >> 4) & 1)) >> 4;
+    if (d == 9) /* no ties: floor((a + 4) / 9), via 7282 / 65536 ~ 1 / 9, exact below 2^15 */
+        return (int32_t)(((uint32_t)(a + 4 + 9 * 1024) * 7282u) >> 16) - 1024;
     int32_t q = (a >= 0 ? a : a - d + 1) / d; /* floor */
     int32_t r2 = 2 * (a - q * d);
     return q + ((r2 > d) | ((r2 == d) & (q & 1)));
@@ -60,30 +66,94 @@ TL_INLINE void pw_generic_body(const tl_stage *st, const int8_t *in, int width, 
     }
 }
 
-/* ---------------------------------------------------------------- PW, 16 outputs */
+/* ---------------------------------------------------------------- 16-wide shapes
+ * GNU C vector types: portable C that GCC and Clang lower to whatever the target has (SSE2
+ * on baseline x86-64, NEON on aarch64, plain registers elsewhere). Other compilers take the
+ * generic loops above, which compute the same values. */
+#if defined(__GNUC__)
+#define TL_HAVE_VEC16 1
+typedef int16_t v16i16 __attribute__((vector_size(32)));
+typedef int32_t v16i32 __attribute__((vector_size(64)));
+typedef int8_t v16i8 __attribute__((vector_size(16)));
 
+TL_INLINE v16i16 load_row16(const int8_t *p) {
+    v16i8 r;
+    memcpy(&r, p, 16);
+    return __builtin_convertvector(r, v16i16);
+}
+
+TL_INLINE v16i16 rne_div16(v16i16 a, int32_t d) {
+    if (d == 16) return (a + 7 + ((a >> 4) & 1)) >> 4;
+    if (d == 9) {
+        v16i32 x = __builtin_convertvector(a, v16i32) + (4 + 9 * 1024);
+        return __builtin_convertvector((x * 7282) >> 16, v16i16) - 1024;
+    }
+    v16i16 q;
+    for (int o = 0; o < 16; o++) q[o] = (int16_t)rne_div(a[o], d);
+    return q;
+}
+
+/* out = clamp(rne(acc / d) + res, lo, hi) as 16 int8 */
+TL_INLINE void store_out16(int8_t *out, v16i16 acc, v16i16 res, int32_t d, int lo, int hi) {
+    v16i16 v = rne_div16(acc, d) + res;
+    const v16i16 vlo = (v16i16){0} + (int16_t)lo, vhi = (v16i16){0} + (int16_t)hi;
+    v16i16 below = v < vlo, above = v > vhi;
+    v = (below & vlo) | (~below & v);
+    v = (above & vhi) | (~above & v);
+    v16i8 r = __builtin_convertvector(v, v16i8);
+    memcpy(out, &r, 16);
+}
+
+/* PW with cin inputs and 16 outputs; same_channels: cin == 16 and output o's residual is
+ * input channel o, so the residuals load as one vector. */
 TL_INLINE void pw16_body(const tl_stage *st, const int8_t *in, int width, int8_t *out,
-                         int32_t d) {
+                         int same_channels, int32_t d) {
     const int cin = st->cin, in_n = st->in_n, in_lo = st->in_lo;
     const int lo = st->out_lo, hi = st->out_hi, residual = st->residual;
     int8_t res[TL_MAX_CHANNELS];
     int res_src[16];
     residual_channels(st, res_src);
     for (int x = 0; x < width; x++, in += cin, out += 16) {
-        int16_t acc[16] = {0};
+        v16i16 acc = {0};
         for (int c = 0; c < cin; c++) {
             const int idx = c * in_n + (in[c] - in_lo);
-            const int8_t *row = st->table + st->row_off[idx];
+            acc += load_row16(st->table + st->row_off[idx]);
             res[c] = st->gval[idx];
-            for (int o = 0; o < 16; o++) acc[o] = (int16_t)(acc[o] + row[o]);
         }
-        for (int o = 0; o < 16; o++) {
-            int32_t v = rne_div(acc[o], d);
-            if (residual) v += res[res_src[o]];
-            out[o] = (int8_t)clamp(v, lo, hi);
-        }
+        v16i16 r = {0};
+        if (residual && same_channels) r = load_row16(res);
+        else if (residual)
+            for (int o = 0; o < 16; o++) r[o] = res[res_src[o]];
+        store_out16(out, acc, r, d, lo, hi);
     }
 }
+
+TL_INLINE void pw16x16_body(const tl_stage *st, const int8_t *in, int width, int8_t *out,
+                            int32_t d) {
+    pw16_body(st, in, width, out, 1, d);
+}
+
+TL_INLINE void pw16xn_body(const tl_stage *st, const int8_t *in, int width, int8_t *out,
+                           int32_t d) {
+    pw16_body(st, in, width, out, 0, d);
+}
+
+/* DW with one input channel and 16 outputs (the first stage of TinyLUT-S). */
+TL_INLINE void dw1x16_body(const tl_stage *st, const int8_t *const tap_rows[9],
+                           const int tap_dx[9], int width, int8_t *out, int32_t d) {
+    const int in_lo = st->in_lo, lo = st->out_lo, hi = st->out_hi, residual = st->residual;
+    const int32_t stride = st->tap_stride;
+    for (int x = 0; x < width; x++, out += 16) {
+        v16i16 acc = {0};
+        for (int k = 0; k < 9; k++) {
+            const int v = tap_rows[k][x + tap_dx[k]] - in_lo;
+            acc += load_row16(st->table + (size_t)k * stride + st->row_off[v]);
+        }
+        const int16_t r = residual ? st->gval[tap_rows[TL_CENTER_TAP][x + tap_dx[TL_CENTER_TAP]] - in_lo] : 0;
+        store_out16(out, acc, (v16i16){0} + r, d, lo, hi);
+    }
+}
+#endif
 
 /* ---------------------------------------------------------------- DW, any shape */
 
@@ -111,24 +181,6 @@ TL_INLINE void dw_generic_body(const tl_stage *st, const int8_t *const tap_rows[
     }
 }
 
-/* ---------------------------------------------------------------- DW, 1 input -> 16 outputs */
-
-TL_INLINE void dw1x16_body(const tl_stage *st, const int8_t *const tap_rows[9],
-                           const int tap_dx[9], int width, int8_t *out, int32_t d) {
-    const int in_lo = st->in_lo, lo = st->out_lo, hi = st->out_hi, residual = st->residual;
-    const int32_t stride = st->tap_stride;
-    for (int x = 0; x < width; x++, out += 16) {
-        int16_t acc[16] = {0};
-        for (int k = 0; k < 9; k++) {
-            const int v = tap_rows[k][x + tap_dx[k]] - in_lo;
-            const int8_t *row = st->table + (size_t)k * stride + st->row_off[v];
-            for (int o = 0; o < 16; o++) acc[o] = (int16_t)(acc[o] + row[o]);
-        }
-        const int32_t r = residual ? st->gval[tap_rows[TL_CENTER_TAP][x + tap_dx[TL_CENTER_TAP]] - in_lo] : 0;
-        for (int o = 0; o < 16; o++) out[o] = (int8_t)clamp(rne_div(acc[o], d) + r, lo, hi);
-    }
-}
-
 /* ---------------------------------------------------------------- entry points */
 
 /* Instantiate a body for the common divisors so they are constants inside the loops. */
@@ -142,18 +194,28 @@ TL_INLINE void dw1x16_body(const tl_stage *st, const int8_t *const tap_rows[9],
     } while (0)
 
 static void pw_scalar(const tl_stage *st, const int8_t *in, int width, int8_t *out) {
-    if (st->cout == 16)
-        BY_DIVISOR(pw16_body, st, in, width, out);
-    else
-        BY_DIVISOR(pw_generic_body, st, in, width, out);
+#ifdef TL_HAVE_VEC16
+    if (st->cout == 16 && st->cin == 16) {
+        BY_DIVISOR(pw16x16_body, st, in, width, out);
+        return;
+    }
+    if (st->cout == 16) {
+        BY_DIVISOR(pw16xn_body, st, in, width, out);
+        return;
+    }
+#endif
+    BY_DIVISOR(pw_generic_body, st, in, width, out);
 }
 
 static void dw_scalar(const tl_stage *st, const int8_t *const tap_rows[9], const int tap_dx[9],
                       int width, int8_t *out) {
-    if (st->cin == 1 && st->cout == 16)
+#ifdef TL_HAVE_VEC16
+    if (st->cin == 1 && st->cout == 16) {
         BY_DIVISOR(dw1x16_body, st, tap_rows, tap_dx, width, out);
-    else
-        BY_DIVISOR(dw_generic_body, st, tap_rows, tap_dx, width, out);
+        return;
+    }
+#endif
+    BY_DIVISOR(dw_generic_body, st, tap_rows, tap_dx, width, out);
 }
 
 const tl_kernels tl_kernels_scalar = {dw_scalar, pw_scalar};
