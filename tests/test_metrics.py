@@ -34,7 +34,8 @@ def test_y_of_pure_colours(rgb, y):
 
 
 def test_y_not_rounded():
-    assert M.rgb_to_y(np.array([[[1, 0, 0]]], np.uint8))[0, 0] == pytest.approx(16.2567882, abs=1e-6)
+    y = M.rgb_to_y(np.array([[[1, 0, 0]]], np.uint8))[0, 0]
+    assert y == pytest.approx(16.2567882, abs=1e-6)          # 16 + 65.481 / 255
 
 
 def test_y_of_gray_is_rgb_with_three_equal_channels():
@@ -156,7 +157,8 @@ def _ssim_brute_force(a, b):
             vx = (w * (x - mx) ** 2).sum()
             vy = (w * (y - my) ** 2).sum()
             cxy = (w * (x - mx) * (y - my)).sum()
-            vals.append((2 * mx * my + c1) * (2 * cxy + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2)))
+            vals.append((2 * mx * my + c1) * (2 * cxy + c2)
+                        / ((mx * mx + my * my + c1) * (vx + vy + c2)))
     return float(np.mean(vals))
 
 

@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
               "pillow": "Pillow BICUBIC"}
     for key, label in labels.items():
         print(f"{label:<{width}}" + "".join(f"{res['ms'][key][c]:>12.2f}" for c in cols))
-    for key, label in (("tinylut/opencv", "tinylut / OpenCV"), ("tinylut/pillow", "tinylut / Pillow")):
+    for key, label in (("tinylut/opencv", "tinylut / OpenCV"),
+                       ("tinylut/pillow", "tinylut / Pillow")):
         print(f"{label:<{width}}" + "".join(f"{res['ratio'][key][c]:>11.2f}x" for c in cols))
     return 0
 
