@@ -25,7 +25,7 @@ def model():
     (np.zeros((2, 2, 2, 2), np.uint8), ValueError, "shape"),
     (np.zeros((0, 4), np.uint8), ValueError, "empty"),
     (np.zeros((4, 0, 3), np.uint8), ValueError, "empty"),
-    (np.zeros((4, 4, 2), np.uint8), ValueError, "channels"),
+    (np.zeros((4, 4, 5), np.uint8), ValueError, "channels"),
     (np.zeros((3, 40, 40), np.uint8), ValueError, "channels"),
 ])
 def test_bad_images_rejected(model, image, error, message):
@@ -37,7 +37,7 @@ def test_bad_images_rejected(model, image, error, message):
 
 def test_shapes_in_and_out(model):
     rng = np.random.default_rng(0)
-    for shape in [(5, 6), (5, 6, 1), (5, 6, 3), (5, 6, 4)]:
+    for shape in [(5, 6), (5, 6, 1), (5, 6, 2), (5, 6, 3), (5, 6, 4)]:
         image = rng.integers(0, 256, shape, dtype=np.uint8)
         out = model(image)
         assert out.dtype == np.uint8 and out.flags.c_contiguous

@@ -6,7 +6,7 @@
     >>> big = model(image, threads=2)
 
 Channels are restored independently with the same tables (as the paper does), so gray,
-RGB and RGBA all work; an alpha channel goes through the model like any other channel.
+gray+alpha, RGB and RGBA all work; an alpha channel goes through the model like any other channel.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ __all__ = ["restore", "load_model", "info", "Model", "ModelFormatError", "shippe
 
 DEFAULT_MODELS = {"sr": "tinylut-s-x4"}
 MAX_SIDE = 1 << 20          # keeps every index of the C core inside int
-ALLOWED_CHANNELS = (1, 3, 4)
+ALLOWED_CHANNELS = (1, 2, 3, 4)
 
 
 def _threads(threads: int | None) -> int:
@@ -49,7 +49,7 @@ def check_image(image) -> np.ndarray:
     if image.ndim not in (2, 3):
         raise ValueError(f"expected an image of shape (H, W) or (H, W, C), got shape {image.shape}")
     if image.ndim == 3 and image.shape[2] not in ALLOWED_CHANNELS:
-        raise ValueError(f"expected 1, 3 or 4 channels (gray, RGB, RGBA), got {image.shape[2]} "
+        raise ValueError(f"expected 1 to 4 channels (gray, gray+alpha, RGB, RGBA), got {image.shape[2]} "
                          f"(shape {image.shape}); channels-first arrays need np.moveaxis(img, 0, -1)")
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise ValueError(f"image is empty (shape {image.shape})")

@@ -44,13 +44,8 @@ def load_model(name_or_path: str):
 def run_model(model, image: np.ndarray, args: argparse.Namespace) -> np.ndarray:
     """Restore one image with the options of the command line (task, threads).
 
-    ``model`` None means the shipped model of the task. Channels are independent, so a
-    gray + alpha image (which the engine does not take as such) runs as two gray images."""
-    def run(img):
-        return tinylut.restore(img, model, task=args.task, threads=args.threads)
-    if image.ndim == 3 and image.shape[2] == 2:
-        return np.concatenate([run(image[..., :1]), run(image[..., 1:])], axis=-1)
-    return run(image)
+    ``model`` None means the shipped model of the task."""
+    return tinylut.restore(image, model, task=args.task, threads=args.threads)
 
 
 # ----------------------------------------------------------------------------- tasks
