@@ -52,29 +52,33 @@ build_x86_64() {
     src=$(unpack_sdist)
     rm -f "$OUT"/tinylut-*x86_64.whl
     mkdir -p "$WORK/raw-x86_64"
-    # baseline x86-64 for everything not inside a target("...") function
-    CFLAGS="-march=x86-64 -mtune=generic" \
+    # Compiler flags: the interpreter's CFLAGS (-O3 -DNDEBUG -fwrapv ...) plus setup.py's; Debian's
+    # gcc defaults to -march=x86-64 -mtune=generic.  An inherited CFLAGS would *replace* the
+    # interpreter's (setuptools >= 80), so the build environment's flags are cleared.
+    timed '  compile' env -u CFLAGS -u CPPFLAGS -u LDFLAGS -u CC -u LDSHARED \
         "$VENV/bin/python" -m pip wheel -v --no-build-isolation --no-deps -w "$WORK/raw-x86_64" "$src" \
         > "$log" 2>&1 || { tail -60 "$log" >&2; die "x86_64 build failed"; }
     check_flags "$log" x86_64
-    "$VENV/bin/auditwheel" repair --strip -w "$OUT" "$WORK"/raw-x86_64/*.whl > "$LOGS/x86_64-repair.log" 2>&1 \
+    timed '  auditwheel-x86_64' "$VENV/bin/auditwheel" repair --strip -w "$OUT" "$WORK"/raw-x86_64/*.whl > "$LOGS/x86_64-repair.log" 2>&1 \
         || { cat "$LOGS/x86_64-repair.log" >&2; die "auditwheel repair (x86_64) failed"; }
 }
 
 build_aarch64() {
     local src log=$LOGS/aarch64.log npinc numpy_ver
-    bash "$REPO/tools/cross/make_sysroot.sh"
+    timed '  toolchain+sysroot' bash "$REPO/tools/cross/make_sysroot.sh"
     # numpy headers of an aarch64 numpy wheel, same version as the host numpy used by setup.py;
-    # they go first on the include path (CFLAGS precede setup.py's include_dirs).
+    # they go first on the include path: CPPFLAGS is appended to the interpreter's CFLAGS, which
+    # precede setup.py's include_dirs (CFLAGS itself would replace the sysroot's -O2 -DNDEBUG ...).
     numpy_ver=$("$VENV/bin/python" -c 'import numpy; print(numpy.__version__)')
     local npdir=$CROSS/numpy-headers-$numpy_ver
-    if [ ! -d "$npdir/numpy" ]; then
+    get_headers() {
         rm -rf "$npdir.tmp"
         "$VENV/bin/python" -m pip install -q --no-deps --only-binary=:all: --implementation cp \
             --python-version "$PYVER" --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 \
             --target "$npdir.tmp" "numpy==$numpy_ver" >/dev/null
         mv "$npdir.tmp" "$npdir"
-    fi
+    }
+    [ -d "$npdir/numpy" ] || timed '  aarch64-numpy-headers' get_headers
     npinc=$npdir/numpy/_core/include                     # numpy 2.x
     [ -d "$npinc" ] || npinc=$npdir/numpy/core/include   # numpy 1.x
     [ -f "$npinc/numpy/_numpyconfig.h" ] || die "no aarch64 numpy headers in $npdir"
@@ -82,11 +86,11 @@ build_aarch64() {
     src=$(unpack_sdist)
     rm -f "$OUT"/tinylut-*aarch64.whl
     mkdir -p "$WORK/raw-aarch64"
-    env _PYTHON_HOST_PLATFORM=linux-aarch64 \
-        _PYTHON_SYSCONFIGDATA_NAME=_sysconfigdata__linux_$TRIPLET \
+    timed '  cross-compile' env -u CFLAGS -u LDFLAGS _PYTHON_HOST_PLATFORM=linux-aarch64 \
+        _PYTHON_SYSCONFIGDATA_NAME="_sysconfigdata__linux_$TRIPLET" \
         PYTHONPATH="$SYSCONFIG_DIR" \
-        CC=$TRIPLET-gcc CXX=$TRIPLET-g++ LDSHARED="$TRIPLET-gcc -shared" AR=$TRIPLET-ar \
-        CFLAGS="-I$npinc" LDFLAGS="" CPPFLAGS="" \
+        CC="$TRIPLET-gcc" CXX="$TRIPLET-g++" LDSHARED="$TRIPLET-gcc -shared" AR="$TRIPLET-ar" \
+        CPPFLAGS="-I$npinc" \
         "$VENV/bin/python" -m pip wheel -v --no-build-isolation --no-deps -w "$WORK/raw-aarch64" "$src" \
         > "$log" 2>&1 || { tail -60 "$log" >&2; die "aarch64 cross build failed"; }
     check_flags "$log" aarch64
@@ -100,7 +104,7 @@ build_aarch64() {
     done < <(find "$WORK/unz" -name '*.so')
     # --plat only offers the host's arch; the default (auto) picks the widest policy the wheel
     # satisfies, which must include manylinux2014 (glibc 2.17; any Raspberry Pi OS 64-bit)
-    PATH="$HOSTBIN:$PATH" "$VENV/bin/auditwheel" repair --strip -w "$WORK/repaired-aarch64" "$whl" \
+    PATH="$HOSTBIN:$PATH" timed '  auditwheel-aarch64' "$VENV/bin/auditwheel" repair --strip -w "$WORK/repaired-aarch64" "$whl" \
         > "$LOGS/aarch64-repair.log" 2>&1 || { cat "$LOGS/aarch64-repair.log" >&2; die "auditwheel repair (aarch64) failed"; }
     whl=$(ls "$WORK"/repaired-aarch64/*.whl)
     case $whl in *manylinux2014_aarch64*) ;; *) cat "$LOGS/aarch64-repair.log" >&2; die "repaired wheel is $(basename "$whl"), not manylinux2014_aarch64";; esac

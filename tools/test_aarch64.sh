@@ -8,8 +8,8 @@
 # usage: tools/test_aarch64.sh WHEEL [extra pytest args...]
 # env:   TINYLUT_EXPECT_ISA   expected tinylut.info()['isa'] (default: neon; empty or 'any': don't check)
 #        TINYLUT_SHARED       the shared data dir (default: ../shared beside the repo)
-#        TINYLUT_AARCH64_TEST_DEPS  pip requirements for the test env
-#                             (default: numpy pytest pillow + the 'test' extra of pyproject.toml, minus torch)
+#        TINYLUT_AARCH64_TEST_DEPS  pip requirements for the test env (default: the wheel's
+#                             Requires-Dist + the 'test' extra of pyproject.toml + pytest, minus torch)
 #        TINYLUT_CROSS        cache dir (sysroot, test dependencies), as for build_wheels.sh
 # shellcheck source=cross/common.sh
 source "$(dirname "$0")/cross/common.sh"
@@ -31,19 +31,26 @@ PLAT=(--only-binary=:all: --implementation cp --python-version "$PYVER")
 for v in $(seq 36 -1 17); do PLAT+=(--platform "manylinux_2_${v}_aarch64"); done
 PLAT+=(--platform manylinux2014_aarch64)
 
-deps=${TINYLUT_AARCH64_TEST_DEPS:-$("$HOST_PY" - "$REPO/pyproject.toml" <<'PY'
-import re, sys, tomllib
+deps=${TINYLUT_AARCH64_TEST_DEPS:-$("$HOST_PY" - "$WHEEL" "$REPO/pyproject.toml" <<'PY'
+# the wheel's own run-time requirements + the project's 'test' extra + pytest, minus torch
+import re, sys, tomllib, zipfile
+from email.parser import Parser
+whl, pyproject = sys.argv[1:]
+with zipfile.ZipFile(whl) as z:
+    meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+    reqs = [r for r in Parser().parsestr(z.read(meta).decode()).get_all("Requires-Dist") or []
+            if "extra ==" not in r.replace('"', "").replace("'", "")]
 try:
-    with open(sys.argv[1], "rb") as f:
-        extra = tomllib.load(f).get("project", {}).get("optional-dependencies", {}).get("test", [])
+    with open(pyproject, "rb") as f:
+        reqs += tomllib.load(f).get("project", {}).get("optional-dependencies", {}).get("test", [])
 except FileNotFoundError:
-    extra = []
-name = lambda r: re.split(r"[ <>=!~;\[]", r, 1)[0].lower()
-reqs = {"numpy": "numpy", "pytest": "pytest", "pillow": "pillow"}
-for r in extra:
+    pass
+name = lambda r: re.split(r"[ <>=!~;\[(]", r.strip(), maxsplit=1)[0].lower()
+out = {"pytest": "pytest", "numpy": "numpy"}
+for r in reqs:
     if name(r) not in ("torch", "torchvision"):
-        reqs[name(r)] = r
-print(" ".join(sorted(reqs.values())))
+        out[name(r)] = r.split(";")[0].strip()
+print(" ".join(sorted(out.values())))
 PY
 )}
 deps_key=$(printf '%s' "$deps" | sha1sum | cut -c1-12)
@@ -68,15 +75,34 @@ for f in pyproject.toml pytest.ini setup.cfg tox.ini conftest.py; do
     [ -f "$REPO/$f" ] && cp "$REPO/$f" "$RUN/"
 done
 
+# The emulated interpreter is this host shell script: it appends the env's "site-packages" (the
+# wheel, the test deps) to PYTHONPATH, so they stay importable when a test sets PYTHONPATH for a
+# child process, as a real site-packages would.  Tests that start `sys.executable`: with no
+# binfmt_misc handler for aarch64 on the host, exec of the arm64 interpreter fails (ENOEXEC), so
+# sys.executable is pointed at this script by a sitecustomize that only this run sees.
+mkdir -p "$RUN/bin" "$RUN/hook"
+cat > "$RUN/bin/python$PYVER" <<SH
+#!/bin/sh
+PYTHONPATH="\${PYTHONPATH:+\$PYTHONPATH:}$RUN/hook:$RUN/site:$DEPS"
+export PYTHONPATH
+exec qemu-aarch64-static -L "$SYSROOT" "$SYSROOT/usr/bin/python$PYVER" -s "\$@"
+SH
+chmod +x "$RUN/bin/python$PYVER"
+cat > "$RUN/hook/sitecustomize.py" <<'PY'
+import os, sys
+if os.environ.get("TINYLUT_QEMU_PYTHON"):
+    sys.executable = sys._base_executable = os.environ["TINYLUT_QEMU_PYTHON"]
+PY
+
 # Emulated python: only the wheel, the test deps and the sysroot's stdlib are visible.
 # Bytecode writing stays on (the host sets PYTHONDONTWRITEBYTECODE): the first emulated start
 # caches .pyc files in the sysroot and the deps dir, later starts are ~2x faster.
 # OPENBLAS_CORETYPE/L2_SIZE may name an x86 core on the host: meaningless for arm64 OpenBLAS.
 qpy() {
     (cd "$RUN" && env -u PYTHONHOME -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u PYTHONDONTWRITEBYTECODE \
-        PYTHONPATH="$RUN/site:$DEPS" PYTHONNOUSERSITE=1 \
+        -u PYTHONPATH PYTHONNOUSERSITE=1 TINYLUT_QEMU_PYTHON="$RUN/bin/python$PYVER" \
         QEMU_CPU=cortex-a72 TINYLUT_SHARED="$SHARED" \
-        qemu-aarch64-static -L "$SYSROOT" "$SYSROOT/usr/bin/python$PYVER" -s "$@")
+        "$RUN/bin/python$PYVER" "$@")
 }
 
 log "import check under qemu (QEMU_CPU=cortex-a72)"

@@ -21,7 +21,9 @@ SYSROOT_ROOTS=("python${PYVER}:arm64" "libpython${PYVER}-dev:arm64" "libstdc++6:
 
 mkdir -p "$CROSS"
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+# log lines go to fd 3 (the original stderr), so they survive a step's `2>log` redirection
+{ true >&3; } 2>/dev/null || exec 3>&2
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&3; }
 die() { log "ERROR: $*"; exit 1; }
 
 # timed NAME CMD...: run CMD, then log how long it took (greppable: 'TIME name: N s').

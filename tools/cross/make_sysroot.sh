@@ -13,8 +13,8 @@
 # shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
-ensure_arm64_arch
-apt_ensure "${APT_CROSS_PKGS[@]}"
+timed '    apt (arm64 arch, cross gcc, qemu)' eval 'ensure_arm64_arch; apt_ensure "${APT_CROSS_PKGS[@]}"'
+t_sysroot=$SECONDS
 
 # Dependency closure of the roots, arm64 packages only (tools like dpkg/tar/perl are not needed).
 mapfile -t pkgs < <(
@@ -82,3 +82,4 @@ case $arch in aarch64\ *) ;; *) die "sysroot python did not run as aarch64";; es
 
 printf '%s\n' "$want" > "$stamp"
 log "sysroot ready: $SYSROOT ($(du -sh "$SYSROOT" | cut -f1))"
+log "TIME     sysroot: $((SECONDS - t_sysroot)) s"
