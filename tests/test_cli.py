@@ -18,7 +18,6 @@ from tinylut.cli import main
 from tinylut.imageio import ImageError, read_image, write_image
 from tinylut.model import write_model
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def rand_img(shape, seed=0):
@@ -276,7 +275,8 @@ def test_info_bad_model(tmp_path, capsys):
 # ----------------------------------------------------------------------------- python -m
 
 def test_python_m_error_is_one_line(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    # the tinylut under test: an installed wheel or the source tree
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(tinylut.__file__)))
     env.pop("TINYLUT_DEBUG", None)
     p = subprocess.run([sys.executable, "-m", "tinylut", "info", str(tmp_path / "x.tlut")],
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
