@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import struct
 from dataclasses import dataclass, field, replace
@@ -319,7 +320,7 @@ def _read_array(index: dict, name: str, blob: bytes) -> np.ndarray:
         _fail(where, f"bad shape {shape!r}")
     offset = _get(where, entry, "offset", int)
     nbytes = _get(where, entry, "nbytes", int)
-    if nbytes != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+    if nbytes != math.prod(shape) * dtype.itemsize:  # Python ints: no overflow
         _fail(where, f"nbytes {nbytes} does not match shape {shape} of {dtype_name}")
     if offset < 0 or offset % 8 or offset + nbytes > len(blob):
         _fail(where, f"bytes {offset}..{offset + nbytes} lie outside the {len(blob)}-byte blob")

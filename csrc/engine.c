@@ -1,0 +1,300 @@
+/* The band loop: split, rotations, stages, branch merge, pixel shuffle, rotation ensemble.
+ *
+ * Rotations are not done by rotating the image: for rotation r every stage runs in the
+ * original frame, and a DW tap at window offset (di, dj) of the rotated frame reads the
+ * original pixel at rot(r, di, dj); the scale x scale sub-pixels are rotated back the same
+ * way. Reflect padding commutes with rotation, so this is exactly the rotated computation.
+ *
+ * Work goes band by band of output rows. For a band every stage computes the rows the next
+ * stage needs (a DW stage needs up to 2 more), so intermediate feature rows stay in cache and
+ * bands are independent: splitting the image into row ranges never changes the result. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define HALO 2                     /* pixels of reflected halo left and right of each row */
+#define BAND_TARGET_BYTES (48 << 10) /* aim for feature rows of one band within this */
+
+static int reflect(int i, int n) { /* numpy's 'reflect' padding: period 2(n - 1) */
+    if (n == 1) return 0;
+    const int p = 2 * (n - 1);
+    i %= p;
+    if (i < 0) i += p;
+    return i < n ? i : p - i;
+}
+
+/* Original-frame offset of rotated-frame offset (di, dj) for np.rot90(x, r). */
+static void rotate_offset(int r, int di, int dj, int *dy, int *dx) {
+    switch (r) {
+    case 0: *dy = di; *dx = dj; break;
+    case 1: *dy = dj; *dx = -di; break;
+    case 2: *dy = -di; *dx = -dj; break;
+    default: *dy = -dj; *dx = di; break;
+    }
+}
+
+/* Original-frame sub-pixel of rotated-frame sub-pixel (a, b) in an s x s block. */
+static void rotate_subpixel(int r, int s, int a, int b, int *A, int *B) {
+    switch (r) {
+    case 0: *A = a; *B = b; break;
+    case 1: *A = b; *B = s - 1 - a; break;
+    case 2: *A = s - 1 - a; *B = s - 1 - b; break;
+    default: *A = s - 1 - b; *B = a; break;
+    }
+}
+
+typedef struct {       /* rows [row0, row0 + rows) of one feature map, with a halo each side */
+    int8_t *data;
+    int row0, rows, channels;
+    ptrdiff_t stride;  /* bytes per row: (width + 2 * HALO) * channels */
+} feature_rows;
+
+static int8_t *row_at(const feature_rows *f, int y) { /* pixel 0 of image row y */
+    return f->data + (ptrdiff_t)(y - f->row0) * f->stride + HALO * f->channels;
+}
+
+static void fill_halo(int8_t *row, int width, int channels) {
+    for (int x = -HALO; x < 0; x++)
+        memcpy(row + x * channels, row + reflect(x, width) * channels, (size_t)channels);
+    for (int x = width; x < width + HALO; x++)
+        memcpy(row + x * channels, row + reflect(x, width) * channels, (size_t)channels);
+}
+
+static int in_range(int v, int lo, int hi) { return v >= lo && v <= hi; }
+
+int tl_check_model(const tl_model *m) {
+    if (!m || !in_range(m->scale, 1, TL_MAX_SCALE) ||
+        !(m->rotations == 1 || m->rotations == 2 || m->rotations == 4) ||
+        !in_range(m->n_branches, 1, TL_MAX_BRANCHES) || !m->branches)
+        return TL_ERR_ARG;
+    for (int b = 0; b < m->n_branches; b++) {
+        const tl_branch *br = &m->branches[b];
+        if (!in_range(br->n_stages, 1, TL_MAX_STAGES) || !br->stages ||
+            !in_range(br->bits, 0, 7) || br->split < TL_SPLIT_MSB || br->split > TL_SPLIT_FULL)
+            return TL_ERR_ARG;
+        int lo = br->split == TL_SPLIT_MSB ? -128 >> br->bits : br->split == TL_SPLIT_LSB ? 0 : -128;
+        int hi = br->split == TL_SPLIT_MSB ? 127 >> br->bits
+                 : br->split == TL_SPLIT_LSB ? (1 << br->bits) - 1 : 127;
+        int channels = 1;
+        for (int s = 0; s < br->n_stages; s++) {
+            const tl_stage *st = &br->stages[s];
+            if ((st->kind != TL_DW && st->kind != TL_PW) || st->cin != channels ||
+                !in_range(st->cin, 1, TL_MAX_CHANNELS) ||
+                !in_range(st->cout, 1, TL_MAX_CHANNELS) || st->divisor < 1 ||
+                st->in_lo != lo || st->in_n != hi - lo + 1 || st->out_lo < -128 ||
+                st->out_hi > 127 || st->out_lo > st->out_hi || st->tap_stride < 0 ||
+                !st->row_off || !st->gval || !st->table)
+                return TL_ERR_ARG;
+            if (st->kind == TL_DW && st->cout % st->cin) return TL_ERR_ARG;
+            if (st->residual && st->cout % st->cin) return TL_ERR_ARG;
+            if (st->row_width != (st->kind == TL_DW ? st->cout / st->cin : st->cout))
+                return TL_ERR_ARG;
+            for (int i = 0; i < st->cin * st->in_n; i++)
+                if (st->row_off[i] < 0 || st->row_off[i] > st->tap_stride - st->row_width)
+                    return TL_ERR_ARG;
+            lo = st->out_lo;
+            hi = st->out_hi;
+            channels = st->cout;
+        }
+        if (channels != m->scale * m->scale || lo < -128 || hi > 127) return TL_ERR_ARG;
+    }
+    return TL_OK;
+}
+
+/* Rows of the input of stage s needed for its output rows [a, b). */
+static void input_rows(const tl_stage *st, int r, int height, int a, int b, int *ia, int *ib) {
+    if (st->kind != TL_DW) {
+        *ia = a;
+        *ib = b;
+        return;
+    }
+    int lo = height, hi = -1;
+    for (int k = 0; k < 9; k++) {
+        int dy, dx;
+        rotate_offset(r, k / 3 - 2, k % 3 - 2, &dy, &dx);
+        for (int y = a; y < b; y++) {
+            const int yy = reflect(y + dy, height);
+            if (yy < lo) lo = yy;
+            if (yy > hi) hi = yy;
+        }
+    }
+    *ia = lo;
+    *ib = hi + 1;
+}
+
+typedef struct {
+    const tl_model *m;
+    const tl_kernels *k;
+    int height, width, band;
+    int8_t split_lut[TL_MAX_BRANCHES][256];
+    feature_rows feat[TL_MAX_BRANCHES][TL_MAX_STAGES + 1];
+    int16_t *ysum; /* [band][width][scale^2]: branches added */
+    int16_t *acc;  /* [band * scale][width * scale]: rotations added */
+} workspace;
+
+static void free_workspace(workspace *w) {
+    for (int b = 0; b < TL_MAX_BRANCHES; b++)
+        for (int s = 0; s <= TL_MAX_STAGES; s++) free(w->feat[b][s].data);
+    free(w->ysum);
+    free(w->acc);
+}
+
+static int alloc_workspace(workspace *w) {
+    const tl_model *m = w->m;
+    int max_channels = 1;
+    for (int b = 0; b < m->n_branches; b++)
+        for (int s = 0; s < m->branches[b].n_stages; s++)
+            if (m->branches[b].stages[s].cout > max_channels)
+                max_channels = m->branches[b].stages[s].cout;
+    const size_t row_bytes = (size_t)(w->width + 2 * HALO) * (size_t)max_channels;
+    size_t band = BAND_TARGET_BYTES / row_bytes;
+    w->band = band < 1 ? 1 : band > 64 ? 64 : (int)band;
+    if (w->band > w->height) w->band = w->height;
+
+    for (int b = 0; b < m->n_branches; b++) {
+        const tl_branch *br = &m->branches[b];
+        for (int v = 0; v < 256; v++) {
+            const int x = v - 128; /* floor shift without relying on >> of negatives */
+            w->split_lut[b][v] = (int8_t)(br->split == TL_SPLIT_MSB ? (x >= 0 ? x >> br->bits : -((-x - 1) >> br->bits) - 1)
+                                          : br->split == TL_SPLIT_LSB ? (x & ((1 << br->bits) - 1))
+                                                                      : x);
+        }
+        for (int s = 0; s <= br->n_stages; s++) {
+            /* level s feeds stage s; level n_stages is the branch output */
+            int dw_after = 0;
+            for (int t = s; t < br->n_stages; t++) dw_after += br->stages[t].kind == TL_DW;
+            int rows = w->band + 2 * dw_after;
+            if (rows > w->height) rows = w->height;
+            feature_rows *f = &w->feat[b][s];
+            f->channels = s == 0 ? 1 : br->stages[s - 1].cout;
+            f->stride = (ptrdiff_t)(w->width + 2 * HALO) * f->channels;
+            f->data = malloc((size_t)rows * (size_t)f->stride);
+            if (!f->data) return TL_ERR_NOMEM;
+        }
+    }
+    const size_t s2 = (size_t)m->scale * (size_t)m->scale;
+    w->ysum = malloc(sizeof(int16_t) * (size_t)w->band * (size_t)w->width * s2);
+    w->acc = malloc(sizeof(int16_t) * (size_t)w->band * (size_t)w->width * s2);
+    return (w->ysum && w->acc) ? TL_OK : TL_ERR_NOMEM;
+}
+
+/* One branch at rotation r for output rows [y0, y1); adds its output into ysum. */
+static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0, int y1, int first) {
+    const tl_branch *br = &w->m->branches[b];
+    const int n = br->n_stages, width = w->width, height = w->height;
+    feature_rows *feat = w->feat[b];
+
+    int a[TL_MAX_STAGES + 1], e[TL_MAX_STAGES + 1];
+    a[n] = y0;
+    e[n] = y1;
+    for (int s = n - 1; s >= 0; s--) input_rows(&br->stages[s], r, height, a[s + 1], e[s + 1], &a[s], &e[s]);
+    for (int s = 0; s <= n; s++) {
+        feat[s].row0 = a[s];
+        feat[s].rows = e[s] - a[s];
+    }
+
+    const int8_t *lut = w->split_lut[b];
+    for (int y = a[0]; y < e[0]; y++) {
+        int8_t *row = row_at(&feat[0], y);
+        const uint8_t *src = in->data + (ptrdiff_t)y * in->row_stride;
+        for (int x = 0; x < width; x++) row[x] = lut[src[(ptrdiff_t)x * in->col_stride]];
+        fill_halo(row, width, 1);
+    }
+
+    for (int s = 0; s < n; s++) {
+        const tl_stage *st = &br->stages[s];
+        int tap_dy[9], tap_dx[9];
+        for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - 2, k % 3 - 2, &tap_dy[k], &tap_dx[k]);
+        for (int y = a[s + 1]; y < e[s + 1]; y++) {
+            int8_t *out = row_at(&feat[s + 1], y);
+            if (st->kind == TL_DW) {
+                const int8_t *tap_rows[9];
+                for (int k = 0; k < 9; k++) tap_rows[k] = row_at(&feat[s], reflect(y + tap_dy[k], height));
+                w->k->dw(st, tap_rows, tap_dx, width, out);
+            } else {
+                w->k->pw(st, row_at(&feat[s], y), width, out);
+            }
+            if (s + 1 < n) fill_halo(out, width, st->cout);
+        }
+    }
+
+    const int s2 = w->m->scale * w->m->scale;
+    for (int y = y0; y < y1; y++) {
+        const int8_t *src = row_at(&feat[n], y);
+        int16_t *dst = w->ysum + (ptrdiff_t)(y - y0) * width * s2;
+        if (first)
+            for (int i = 0; i < width * s2; i++) dst[i] = src[i];
+        else
+            for (int i = 0; i < width * s2; i++) dst[i] = (int16_t)(dst[i] + src[i]);
+    }
+}
+
+/* Clamps the merged branches and adds them, rotated back, into the band's accumulator. */
+static void add_rotation(workspace *w, int r, int rows) {
+    const int s = w->m->scale, s2 = s * s, width = w->width;
+    const ptrdiff_t acc_stride = (ptrdiff_t)width * s;
+    int offset[TL_MAX_SCALE * TL_MAX_SCALE];
+    for (int t = 0; t < s2; t++) {
+        int A, B;
+        rotate_subpixel(r, s, t / s, t % s, &A, &B);
+        offset[t] = A * (int)acc_stride + B;
+    }
+    for (int y = 0; y < rows; y++) {
+        const int16_t *src = w->ysum + (ptrdiff_t)y * width * s2;
+        int16_t *dst = w->acc + (ptrdiff_t)y * s * acc_stride;
+        for (int x = 0; x < width; x++, src += s2, dst += s)
+            for (int t = 0; t < s2; t++) {
+                int v = src[t];
+                v = v < -128 ? -128 : v > 127 ? 127 : v;
+                dst[offset[t]] = (int16_t)(dst[offset[t]] + v);
+            }
+    }
+}
+
+int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out *out,
+                    int row_begin, int row_end, int isa) {
+    if (tl_check_model(m) != TL_OK || !in || !out || !in->data || !out->data ||
+        in->height < 1 || in->width < 1 || row_begin < 0 || row_end > in->height ||
+        row_begin > row_end)
+        return TL_ERR_ARG;
+    const tl_kernels *kern = tl_kernels_for(isa);
+    if (!kern) return TL_ERR_ISA;
+    if (row_begin == row_end) return TL_OK;
+
+    workspace w;
+    memset(&w, 0, sizeof w);
+    w.m = m;
+    w.k = kern;
+    w.height = in->height;
+    w.width = in->width;
+    int status = alloc_workspace(&w);
+    if (status != TL_OK) {
+        free_workspace(&w);
+        return status;
+    }
+
+    static const int rotation_sets[5][4] = {{0}, {0}, {0, 2}, {0}, {0, 1, 2, 3}};
+    const int s = m->scale, width = in->width;
+    const ptrdiff_t acc_stride = (ptrdiff_t)width * s;
+    for (int y0 = row_begin; y0 < row_end; y0 += w.band) {
+        const int y1 = y0 + w.band < row_end ? y0 + w.band : row_end;
+        memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)s * (size_t)acc_stride);
+        for (int i = 0; i < m->rotations; i++) {
+            const int r = rotation_sets[m->rotations][i];
+            for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, in, y0, y1, b == 0);
+            add_rotation(&w, r, y1 - y0);
+        }
+        for (int y = 0; y < (y1 - y0) * s; y++) {
+            const int16_t *src = w.acc + (ptrdiff_t)y * acc_stride;
+            uint8_t *dst = out->data + (ptrdiff_t)(y0 * s + y) * out->row_stride;
+            for (int x = 0; x < width * s; x++) {
+                int v = src[x];
+                v = v < -128 ? -128 : v > 127 ? 127 : v;
+                dst[(ptrdiff_t)x * out->col_stride] = (uint8_t)(v + 128);
+            }
+        }
+    }
+    free_workspace(&w);
+    return TL_OK;
+}

@@ -1,0 +1,87 @@
+/* tinylut: the integer TinyLUT runtime (public C API).
+ *
+ * A model is a list of branches; a branch is a list of stages. Every stage looks up one int8
+ * table row per (input channel, tap), sums the rows and computes
+ *     out[o] = clamp(rne(sum / divisor) + residual[o], out_lo, out_hi)
+ * (see ../shared/DESIGN.md section 1 and tinylut/model.py). The caller (the Cython layer)
+ * validates the model and precomputes, per stage and input channel, the row offset and the
+ * requantised value of every possible input value, so the core never indexes outside a table.
+ *
+ * No global state: every call allocates its own scratch, so calls are re-entrant and may run
+ * on several threads at once over different row ranges of the same image.
+ */
+#ifndef TINYLUT_H
+#define TINYLUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum tl_stage_kind { TL_DW = 0, TL_PW = 1 };
+enum tl_split { TL_SPLIT_MSB = 0, TL_SPLIT_LSB = 1, TL_SPLIT_FULL = 2 };
+enum tl_isa { TL_ISA_SCALAR = 0, TL_ISA_NEON = 1, TL_ISA_SSE41 = 2, TL_ISA_AVX2 = 3, TL_ISA_COUNT = 4 };
+enum tl_status { TL_OK = 0, TL_ERR_NOMEM = -1, TL_ERR_ARG = -2, TL_ERR_ISA = -3 };
+
+#define TL_MAX_CHANNELS 64
+#define TL_MAX_STAGES 16
+#define TL_MAX_BRANCHES 4
+#define TL_MAX_SCALE 8
+
+typedef struct {
+    int kind;            /* TL_DW (3x3 window, 9 taps) or TL_PW (1 tap) */
+    int cin, cout;
+    int row_width;       /* int8 values per table row: cout / cin (DW) or cout (PW) */
+    int divisor;
+    int residual;        /* add the requantised input of channel o * cin / cout */
+    int out_lo, out_hi;  /* clamp of the output (and the value range of the next stage) */
+    int in_lo, in_n;     /* input values are in_lo .. in_lo + in_n - 1 */
+    const int32_t *row_off; /* [cin][in_n]: offset (in int8 elements) of the row in one tap's table */
+    const int8_t *gval;     /* [cin][in_n]: requantised value, used for the residual */
+    const int8_t *table;    /* [taps][tap_stride] */
+    int32_t tap_stride;     /* elements per tap: rows * row_width */
+} tl_stage;
+
+typedef struct {
+    int split;           /* enum tl_split: how the centred pixel becomes this branch's input */
+    int bits;
+    int n_stages;
+    const tl_stage *stages;
+} tl_branch;
+
+typedef struct {
+    int scale;           /* output is scale x scale pixels per input pixel */
+    int rotations;       /* 1, 2 or 4: rotation ensemble */
+    int n_branches;
+    const tl_branch *branches;
+} tl_model;
+
+typedef struct {
+    const uint8_t *data; /* pixel (y, x) at data[y * row_stride + x * col_stride] */
+    int height, width;
+    ptrdiff_t row_stride, col_stride;
+} tl_image_in;
+
+typedef struct {
+    uint8_t *data;       /* output pixel (Y, X) at data[Y * row_stride + X * col_stride] */
+    ptrdiff_t row_stride, col_stride;
+} tl_image_out;
+
+/* Restores input rows [row_begin, row_end) of one channel into output rows
+ * [row_begin * scale, row_end * scale). Returns a tl_status. */
+int tl_restore_rows(const tl_model *model, const tl_image_in *in, const tl_image_out *out,
+                    int row_begin, int row_end, int isa);
+
+/* Checks the parts of a model the core relies on (shapes, ranges); TL_OK or TL_ERR_ARG. */
+int tl_check_model(const tl_model *model);
+
+int tl_isa_available(int isa);  /* 1 if this build and this CPU can run the path */
+int tl_isa_best(void);          /* the fastest available path */
+const char *tl_isa_name(int isa);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

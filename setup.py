@@ -1,0 +1,20 @@
+"""Build of the C core (csrc/) and its Cython layer (tinylut/_core.pyx)."""
+import os
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+CSRC = ["csrc/engine.c", "csrc/dispatch.c", "csrc/stages.c"]
+# Portable flags only: the x86 wheel targets baseline x86-64, SIMD paths pick themselves at run time.
+CFLAGS = ["-O3", "-std=c99", "-fno-strict-aliasing", "-Wno-psabi"] if os.name != "nt" else ["/O2"]
+
+extension = Extension(
+    "tinylut._core",
+    sources=["tinylut/_core.pyx", *CSRC],
+    include_dirs=["csrc", np.get_include()],
+    extra_compile_args=CFLAGS,
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+)
+
+setup(ext_modules=cythonize([extension], language_level=3))

@@ -1,0 +1,94 @@
+"""The numpy API: what images it takes, what it refuses, and that it never needs torch."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinylut
+from tinylut import reference
+from randmodels import random_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tinylut.Model(random_model(0))
+
+
+@pytest.mark.parametrize("image, error, message", [
+    (np.zeros((4, 4), np.float32), TypeError, "uint8"),
+    (np.zeros((4, 4), np.int16), TypeError, "uint8"),
+    (np.zeros((4, 4), bool), TypeError, "uint8"),
+    (np.full((4, 4), np.nan), TypeError, "uint8"),
+    ([[1, 2], [3, 4]], TypeError, "numpy array"),
+    (np.zeros(4, np.uint8), ValueError, "shape"),
+    (np.zeros((2, 2, 2, 2), np.uint8), ValueError, "shape"),
+    (np.zeros((0, 4), np.uint8), ValueError, "empty"),
+    (np.zeros((4, 0, 3), np.uint8), ValueError, "empty"),
+    (np.zeros((4, 4, 2), np.uint8), ValueError, "channels"),
+    (np.zeros((3, 40, 40), np.uint8), ValueError, "channels"),
+])
+def test_bad_images_rejected(model, image, error, message):
+    with pytest.raises(error, match=message):
+        model(image)
+    with pytest.raises(error, match=message):
+        tinylut.restore(image, model=model)
+
+
+def test_shapes_in_and_out(model):
+    rng = np.random.default_rng(0)
+    for shape in [(5, 6), (5, 6, 1), (5, 6, 3), (5, 6, 4)]:
+        image = rng.integers(0, 256, shape, dtype=np.uint8)
+        out = model(image)
+        assert out.dtype == np.uint8 and out.flags.c_contiguous
+        assert out.shape == (20, 24) + shape[2:]
+
+
+def test_non_contiguous_views(model):
+    image = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    for view in [image[::2, ::3], image[::-1], image[:, ::-1, 1], image.transpose(1, 0, 2),
+                 np.asfortranarray(image)]:
+        np.testing.assert_array_equal(model(view), model(np.ascontiguousarray(view)))
+    np.testing.assert_array_equal(model(image[::-1, :, 0]),
+                                  reference.restore(model.spec, image[::-1, :, 0]))
+
+
+def test_bad_arguments(model):
+    image = np.zeros((4, 4), np.uint8)
+    with pytest.raises(ValueError, match="threads"):
+        model(image, threads=0)
+    with pytest.raises(ValueError, match="instruction set"):
+        model(image, isa="mmx")
+    with pytest.raises(ValueError, match="task"):
+        tinylut.restore(image, model=model, task="paint")
+    with pytest.raises(TypeError):
+        tinylut.restore(image, model=3.5)
+
+
+def test_isa_from_environment(monkeypatch, model):
+    image = np.random.default_rng(2).integers(0, 256, (6, 6), dtype=np.uint8)
+    monkeypatch.setenv("TINYLUT_ISA", "scalar")
+    assert tinylut.info()["isa"] == "scalar"
+    monkeypatch.setenv("TINYLUT_ISA", "nonsense")
+    with pytest.raises(ValueError, match="unknown instruction set"):
+        model(image)
+
+
+def test_info(model):
+    info = tinylut.info()
+    assert info["isa"] in info["isas"] and "scalar" in info["isas"]
+    minfo = model.info()
+    assert minfo["table_bytes"] == sum(s["bytes"] for s in minfo["stages"])
+    assert len(minfo["stages"]) == 6
+
+
+def test_restore_never_imports_torch(tmp_path):
+    from tinylut.model import write_model
+    path = tmp_path / "m.tlut"
+    write_model(random_model(0), path)
+    code = ("import sys, numpy as np, tinylut; "
+            f"m = tinylut.load_model({str(path)!r}); "
+            "tinylut.restore(np.zeros((8, 8, 3), np.uint8), model=m); "
+            "tinylut.info(); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

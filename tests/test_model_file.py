@@ -1,0 +1,162 @@
+"""Model files: round trip, and corrupt or hostile files rejected with ValueError."""
+import hashlib
+import json
+import struct
+
+import numpy as np
+import pytest
+
+import tinylut
+from tinylut.model import (MAGIC, ModelFormatError, from_bytes, read_model, to_bytes,
+                           write_model)
+from randmodels import random_model
+
+
+@pytest.fixture(scope="module")
+def good():
+    return to_bytes(random_model(3))
+
+
+def split_file(data):
+    (head_len,) = struct.unpack("<I", data[12:16])
+    return json.loads(data[16:16 + head_len]), bytearray(data[16 + head_len:])
+
+
+def join_file(header, blob, sign=True):
+    """A file from a (possibly doctored) header and blob, re-signed so the checksum passes
+    and the structural checks are what is being tested."""
+    blob = bytes(blob)
+    if sign:
+        header["sha256"] = hashlib.sha256(blob).hexdigest()
+        header["blob_bytes"] = len(blob)
+    head = json.dumps(header).encode()
+    return MAGIC + struct.pack("<II", 1, len(head)) + head + blob
+
+
+def test_round_trip(tmp_path):
+    spec = random_model(1)
+    path = tmp_path / "m.tlut"
+    write_model(spec, path)
+    back = read_model(path)
+    assert to_bytes(back) == to_bytes(spec)
+    image = np.random.default_rng(0).integers(0, 256, (9, 8), dtype=np.uint8)
+    np.testing.assert_array_equal(tinylut.load_model(path)(image), tinylut.Model(spec)(image))
+
+
+def test_truncated_files_rejected(good):
+    for cut in [0, 5, 8, 15, 16, 100, len(good) // 2, len(good) - 1]:
+        with pytest.raises(ModelFormatError):
+            from_bytes(good[:cut])
+
+
+def test_bad_magic_and_version(good):
+    with pytest.raises(ModelFormatError, match="magic"):
+        from_bytes(b"NOTALUT\0" + good[8:])
+    with pytest.raises(ModelFormatError, match="version"):
+        from_bytes(good[:8] + struct.pack("<I", 99) + good[12:])
+    with pytest.raises(ModelFormatError, match="header length"):
+        from_bytes(good[:12] + struct.pack("<I", 2**31) + good[16:])
+
+
+def test_checksum_catches_blob_corruption(good):
+    header, blob = split_file(good)
+    blob[len(blob) // 2] ^= 0x40
+    with pytest.raises(ModelFormatError, match="checksum"):
+        from_bytes(join_file(header, blob, sign=False))
+
+
+def test_not_json_header(good):
+    (head_len,) = struct.unpack("<I", good[12:16])
+    bad = good[:16] + b"{" * head_len + good[16 + head_len:]
+    with pytest.raises(ModelFormatError, match="JSON"):
+        from_bytes(bad)
+
+
+def doctored(good, change):
+    header, blob = split_file(good)
+    change(header, blob)
+    return join_file(header, blob)
+
+
+def first_table(header):
+    return header["arrays"]["b0.s0.table"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda h, b: first_table(h).update(offset=len(b) + 8), "outside"),
+    (lambda h, b: first_table(h).update(offset=-8), "outside"),
+    (lambda h, b: first_table(h).update(offset=3), "outside"),
+    (lambda h, b: first_table(h).update(dtype="float64"), "dtype"),
+    (lambda h, b: first_table(h).update(dtype="object"), "dtype"),
+    (lambda h, b: first_table(h).update(shape=[9, 64, 17]), "nbytes"),
+    (lambda h, b: first_table(h).update(shape=[65536] * 4, nbytes=0), "nbytes"),
+    (lambda h, b: first_table(h).update(shape=[10**12], nbytes=10**12), "shape"),
+    (lambda h, b: first_table(h).update(shape="big"), "type"),
+    (lambda h, b: h["arrays"].pop("b0.s1.seg"), "missing"),
+    (lambda h, b: h["branches"][0]["stages"][1].update(cin=8), "cin"),
+    (lambda h, b: h["branches"][0]["stages"][0].update(cout=15), "cout|shape"),
+    (lambda h, b: h["branches"][0]["stages"][0].update(kind="conv"), "kind"),
+    (lambda h, b: h["branches"][0]["stages"][0].update(divisor=0), "divisor"),
+    (lambda h, b: h["branches"][0]["stages"][0].update(out_lo=-500), "out_lo"),
+    (lambda h, b: h["branches"][0]["stages"][0].update(residual=1), "type"),
+    (lambda h, b: h["branches"][0].update(split="middle"), "split"),
+    (lambda h, b: h["branches"][0].update(bits=9), "bits"),
+    (lambda h, b: h["branches"][0]["stages"].pop(0), "cin"),
+    (lambda h, b: h["branches"][0].update(stages=[]), "stages"),
+    (lambda h, b: h.update(branches=[]), "branches"),
+    (lambda h, b: h.update(branches=h["branches"] * 3), "branches"),
+    (lambda h, b: h.update(scale=3), "scale"),
+    (lambda h, b: h.update(scale=True), "type"),
+    (lambda h, b: h.update(rotations=3), "rotations"),
+    (lambda h, b: h.update(task="paint"), "task"),
+    (lambda h, b: h.update(meta=[1, 2]), "meta"),
+    (lambda h, b: h.update(format="other"), "format"),
+])
+def test_doctored_headers_rejected(good, change, message):
+    with pytest.raises(ModelFormatError, match=message):
+        from_bytes(doctored(good, change))
+
+
+def test_segment_pointing_outside_table_rejected(good):
+    header, blob = split_file(good)
+    entry = header["arrays"]["b0.s1.seg"]
+    seg = np.frombuffer(bytes(blob[entry["offset"]:entry["offset"] + entry["nbytes"]]),
+                        "<i4").copy()
+    seg[0] = 10**6   # first row of channel 0 far past the table
+    blob[entry["offset"]:entry["offset"] + entry["nbytes"]] = seg.tobytes()
+    with pytest.raises(ModelFormatError, match="segments reach rows"):
+        from_bytes(join_file(header, blob))
+    seg[0] = -5
+    blob[entry["offset"]:entry["offset"] + entry["nbytes"]] = seg.tobytes()
+    with pytest.raises(ModelFormatError, match="segments reach rows"):
+        from_bytes(join_file(header, blob))
+
+
+def test_random_mutations_never_crash(good):
+    """Any single mutation is either rejected with ModelFormatError or still a valid model."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (4, 5), dtype=np.uint8)
+    for _ in range(300):
+        data = bytearray(good)
+        for _ in range(rng.integers(1, 4)):
+            data[rng.integers(0, len(data))] = rng.integers(0, 256)
+        try:
+            spec = from_bytes(bytes(data))
+        except ModelFormatError:
+            continue
+        tinylut.Model(spec)(image)   # a file that passes must run
+
+
+def test_not_bytes():
+    with pytest.raises(TypeError):
+        from_bytes("a string")
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        tinylut.load_model(tmp_path / "nope.tlut")
+    (tmp_path / "junk.tlut").write_bytes(b"\x00" * 100)
+    with pytest.raises(ValueError, match="magic"):
+        tinylut.load_model(tmp_path / "junk.tlut")
+    with pytest.raises(TypeError):
+        tinylut.load_model(3)

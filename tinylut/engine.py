@@ -1,0 +1,85 @@
+"""Runs a validated model through the C core: C structs, row ranges, threads, ISA choice."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import _core
+from .model import ModelSpec
+
+_SPLIT_CODES = {"msb": 0, "lsb": 1, "full": 2}
+_KIND_CODES = {"dw": 0, "pw": 1}
+ISA_NAMES = _core.ISA_NAMES
+MIN_ROWS_PER_THREAD = 8  # below this a thread costs more than it saves
+
+
+def _stage_arrays(st, in_lo: int, in_n: int) -> dict:
+    """Per input channel and value: the table row offset and the requantised value."""
+    g = st.gmap.astype(np.int64)
+    rows = st.seg[:, :1].astype(np.int64) + g - st.seg[:, 1:].astype(np.int64)
+    return {
+        "kind": _KIND_CODES[st.kind], "cin": st.cin, "cout": st.cout,
+        "row_width": st.row_width, "divisor": st.divisor, "residual": int(st.residual),
+        "out_lo": st.out_lo, "out_hi": st.out_hi, "in_lo": in_lo, "in_n": in_n,
+        "row_off": np.ascontiguousarray(rows * st.row_width, dtype=np.int32),
+        "gval": np.ascontiguousarray(st.gmap, dtype=np.int8),
+        "table": np.ascontiguousarray(st.table, dtype=np.int8),
+        "tap_stride": int(st.table.shape[1] * st.table.shape[2]),
+    }
+
+
+def build_core(spec: ModelSpec) -> "_core.CoreModel":
+    branches = []
+    for b in spec.branches:
+        stages, lo, hi = [], b.lo, b.hi
+        for st in b.stages:
+            stages.append(_stage_arrays(st, lo, hi - lo + 1))
+            lo, hi = st.out_lo, st.out_hi
+        branches.append((_SPLIT_CODES[b.split], b.bits, stages))
+    return _core.CoreModel(spec.scale, spec.rotations, branches)
+
+
+def isa_code(isa: str | None) -> int:
+    """The ISA to run: the argument, else $TINYLUT_ISA, else the fastest available."""
+    name = isa if isa is not None else os.environ.get("TINYLUT_ISA") or None
+    if name is None:
+        return _core.isa_best()
+    if name not in ISA_NAMES:
+        raise ValueError(f"unknown instruction set {name!r}; expected one of {ISA_NAMES}")
+    code = ISA_NAMES.index(name)
+    if not _core.isa_available(code):
+        available = [n for i, n in enumerate(ISA_NAMES) if _core.isa_available(i)]
+        raise ValueError(f"instruction set {name!r} is not available on this machine/build "
+                         f"(available: {', '.join(available)})")
+    return code
+
+
+def available_isas() -> list[str]:
+    return [n for i, n in enumerate(ISA_NAMES) if _core.isa_available(i)]
+
+
+def _row_ranges(height: int, parts: int) -> list[tuple[int, int]]:
+    bounds = np.linspace(0, height, parts + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def run(core, scale: int, image: np.ndarray, threads: int, isa: int) -> np.ndarray:
+    """uint8 (H, W, C) -> uint8 (H*scale, W*scale, C); channels and row ranges run in parallel."""
+    h, w, channels = image.shape
+    out = np.empty((h * scale, w * scale, channels), np.uint8)
+    parts = max(1, min(threads, h // MIN_ROWS_PER_THREAD if h >= MIN_ROWS_PER_THREAD else 1))
+    jobs = [(c, a, b) for c in range(channels) for a, b in _row_ranges(h, parts)]
+
+    def work(job):
+        c, a, b = job
+        core.restore_rows(image[:, :, c], out[:, :, c], a, b, isa)
+
+    if threads <= 1 or len(jobs) == 1:
+        for job in jobs:
+            work(job)
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(work, jobs))
+    return out
