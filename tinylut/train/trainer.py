@@ -204,7 +204,7 @@ def train(args) -> None:
             psnr = validate(net, val_items, args.scale)
             kb = bake(net).table_bytes
             history.append((step, psnr, kb, wall))
-            log(f"step {step} val Set5 Y-PSNR {psnr:.3f} dB, tables {kb} B "
+            log(f"step {step} val {val_dir.name} Y-PSNR {psnr:.3f} dB, tables {kb} B "
                 f"(validation {time.time() - tv:.1f} s)")
             t_last = time.time()
         if step % args.ckpt_every == 0 or step == stop:
