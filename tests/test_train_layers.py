@@ -100,3 +100,23 @@ def test_grid_forward_and_gradients_equal_per_pixel_network(seed):
         nonzero += scale > 0
         assert (got - want).abs().max().item() <= 1e-5 * max(scale, 1e-12), name
     assert nonzero >= len(g_pix) - 2   # the gradients really flow everywhere
+
+
+@pytest.mark.parametrize("wrange", [1.5, 6.0])     # 6.0: some products clamp at -128/127
+def test_dw_weight_gradient_equals_table_route(wrange):
+    from tinylut.train.layers import DW
+    g = torch.Generator().manual_seed(7)
+    for lo, hi in ((-32, 31), (0, 3)):
+        dw = DW(lo, hi)
+        with torch.no_grad():
+            dw.weight.copy_((torch.rand(dw.weight.shape, generator=g) * 2 - 1) * wrange)
+        taps = torch.randint(lo, hi + 1, (300, 9), generator=g)
+        go = torch.randn(300, 16, generator=g)
+        grads = []
+        for ref in (False, True):
+            dw.weight.grad = None
+            out = dw.lookup(taps, reference=ref)
+            out.backward(go)
+            grads.append((out.detach(), dw.weight.grad.clone()))
+        assert torch.equal(grads[0][0], grads[1][0])
+        torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-4)

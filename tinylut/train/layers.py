@@ -55,10 +55,25 @@ def segment_sum_rows(idx: torch.Tensor, grad_out: torch.Tensor, rows: int) -> to
     flat = idx.reshape(-1)
     keys = flat.to(torch.int16) if rows <= 32767 else flat.to(torch.int32)
     _, perm = torch.sort(keys)
-    counts = torch.bincount(flat, minlength=rows)
+    counts = torch.bincount(keys, minlength=rows)
     offsets = torch.cumsum(counts, 0) - counts
-    pix = perm // c if c > 1 else perm
+    if c & (c - 1) == 0:                                   # C a power of two: a shift
+        pix = perm >> (c.bit_length() - 1)
+    else:
+        pix = torch.div(perm.to(torch.int32), c, rounding_mode="floor").to(torch.int64)
     return F.embedding_bag(pix, grad_out, offsets, mode="sum")
+
+
+_CROW: dict = {}
+
+
+def _crow(p: int, c: int, dtype) -> torch.Tensor:
+    key = (p, c, dtype)
+    if key not in _CROW:
+        if len(_CROW) > 64:
+            _CROW.clear()
+        _CROW[key] = torch.arange(0, p * c + 1, c, dtype=dtype)
+    return _CROW[key]
 
 
 def gathered_dot(idx: torch.Tensor, deriv: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
@@ -66,7 +81,7 @@ def gathered_dot(idx: torch.Tensor, deriv: torch.Tensor, grad_out: torch.Tensor)
     (a sampled dense-dense product over a CSR pattern with C entries per pixel). Needs the row
     numbers of every pixel increasing in c, which channel-major tables guarantee."""
     p, c = idx.shape
-    crow = torch.arange(0, p * c + 1, c, dtype=torch.int64)
+    crow = _crow(p, c, idx.dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pattern = torch.sparse_csr_tensor(crow, idx.reshape(-1),
@@ -74,6 +89,67 @@ def gathered_dot(idx: torch.Tensor, deriv: torch.Tensor, grad_out: torch.Tensor)
                                           check_invariants=False)
         out = torch.sparse.sampled_addmm(pattern, grad_out, deriv.t(), beta=0.0)
     return out.values().view(p, c)
+
+
+class RoundAddClamp(torch.autograd.Function):
+    """``y = clamp(clamp(rne(x / div), ilo, ihi) + add, lo, hi)`` in one autograd node.
+
+    Straight-through for the rounding, the clamps' own gradients (1 inside, 0 where they cut):
+    the same gradients as composing ``round_ste`` and ``torch.clamp``, with far fewer
+    full-size temporaries (the masks are kept as bytes). ``add`` may be None; the inner clamp
+    is skipped when ``ilo`` is None."""
+
+    @staticmethod
+    def forward(ctx, x, add, div, ilo, ihi, lo, hi):
+        r = torch.round(x / div) if div != 1 else torch.round(x)
+        m1 = None
+        if ilo is not None:
+            r2 = torch.clamp(r, ilo, ihi)
+            m1 = r2 == r
+            r = r2
+        t = r if add is None else r + add
+        y = torch.clamp(t, lo, hi)
+        m2 = y == t
+        ctx.save_for_backward(m2 if m1 is None else m2 & m1, m2)
+        ctx.div, ctx.has_add = div, add is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        m_x, m_add = ctx.saved_tensors
+        zero = grad.new_zeros(())
+        grad_x = torch.where(m_x, grad, zero)
+        if ctx.div != 1:
+            grad_x = grad_x / ctx.div
+        grad_add = None
+        if ctx.has_add and ctx.needs_input_grad[1]:
+            grad_add = torch.where(m_add, grad, zero)
+        return grad_x, grad_add, None, None, None, None, None
+
+
+def round_add_clamp(x, add, lo, hi, div=1, inner=None):
+    ilo, ihi = inner if inner is not None else (None, None)
+    return RoundAddClamp.apply(x, add, div, ilo, ihi, lo, hi)
+
+
+class RequantFn(torch.autograd.Function):
+    """DDM forward ``clamp(rne(f * a), lo, hi)`` (f: (P, C), a: (C,)), straight-through."""
+
+    @staticmethod
+    def forward(ctx, f, a, lo, hi):
+        r = torch.round(f * a)
+        y = torch.clamp(r, lo, hi)
+        m = y == r
+        ctx.save_for_backward(f, a, m)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        f, a, m = ctx.saved_tensors
+        gm = torch.where(m, grad, grad.new_zeros(()))
+        grad_f = gm * a if ctx.needs_input_grad[0] else None
+        grad_a = (gm * f).sum(0) if ctx.needs_input_grad[1] else None
+        return grad_f, grad_a, None, None
 
 
 class LUTGather(torch.autograd.Function):
@@ -160,6 +236,36 @@ def int_table(v: torch.Tensor) -> torch.Tensor:
     return torch.clamp(round_ste(v), -128, 127)
 
 
+class DWLookup(torch.autograd.Function):
+    """``acc[p, c] = sum_k D[k][v_k(p), c]`` with ``D[k][v, c] = rne(clamp(w[k, c] * v))``,
+    differentiated with respect to the weights w directly.
+
+    Every table entry is a linear function of its weight (straight-through rounding), so
+    ``dL/dw[k, c] = sum_p dL/dacc[p, c] * v_k(p)`` over the pixels whose product is not clamped:
+    one (9, P) x (P, C) product instead of scattering P*9 row gradients into the table. When a
+    weight is large enough to clamp somewhere, that weight falls back to the exact table route
+    (row gradients summed per grid value, masked by the clamp)."""
+
+    @staticmethod
+    def forward(ctx, weight, table, idx, taps, grid):
+        # table: (9*N, C) the integer table of weight; idx: (P, 9) its rows; taps: (P, 9) values
+        ctx.save_for_backward(weight, idx, taps, grid)
+        return F.embedding_bag(idx, table, mode="sum")
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        weight, idx, taps, grid = ctx.saved_tensors
+        grad_out = grad_out.contiguous()
+        prod = weight.unsqueeze(1) * grid.view(1, -1, 1)                      # (9, N, C)
+        inside = (prod >= -128) & (prod <= 127)
+        grad_w = torch.mm(taps.t().to(grad_out.dtype), grad_out)              # (9, C)
+        if not bool(inside.all()):
+            rows = segment_sum_rows(idx, grad_out, idx.shape[1] * grid.numel())
+            rows = rows.view(weight.shape[0], grid.numel(), -1)
+            grad_w = (rows * grid.view(1, -1, 1) * inside).sum(1)
+        return grad_w, None, None, None, None
+
+
 class DW(nn.Module):
     """Depthwise 3x3 of 9 separable taps: ``D[k][v, c] = rne(clamp(w[k, c] * v, -128, 127))``;
     ``f = clamp(rne(sum_k D[k][v_k] / 9) + v_8, lo, hi)``."""
@@ -177,17 +283,24 @@ class DW(nn.Module):
         return self.hi - self.lo + 1
 
     def table(self) -> torch.Tensor:
-        """(9, N, C) float table (integer values)."""
+        """(9, N, C) float table (integer values), differentiable (straight-through)."""
         v = self.grid.view(1, -1, 1)
         return round_ste(torch.clamp(self.weight.unsqueeze(1) * v, -128, 127))
 
+    def lookup(self, taps: torch.Tensor, reference: bool = False) -> torch.Tensor:
+        """The sum of the 9 taps' rows (P, C); ``reference``: through the table's autograd."""
+        idx = (taps - self.lo + torch.arange(DW_TAPS, device=taps.device, dtype=taps.dtype)
+               * self.n)
+        if reference:
+            return lut_gather(None, self.table().reshape(-1, self.channels), None, idx)
+        with torch.no_grad():
+            t = self.table().reshape(-1, self.channels)
+        return DWLookup.apply(self.weight, t, idx, taps, self.grid)
+
     def forward(self, taps: torch.Tensor) -> torch.Tensor:
         """taps: (P, 9) long input values (window of every pixel) -> (P, C) float."""
-        t = self.table().reshape(-1, self.channels)
-        idx = taps - self.lo + torch.arange(DW_TAPS, device=taps.device) * self.n
-        acc = lut_gather(None, t, None, idx)
-        return torch.clamp(round_ste(acc / DW_DIVISOR) + taps[:, 8:9].to(acc.dtype),
-                           self.lo, self.hi)
+        acc = self.lookup(taps)
+        return round_add_clamp(acc, taps[:, 8:9].to(acc.dtype), self.lo, self.hi, DW_DIVISOR)
 
 
 class Requant(nn.Module):
@@ -199,7 +312,7 @@ class Requant(nn.Module):
         self.scale = nn.Parameter(torch.full((channels,), float(init)))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(round_ste(f * self.scale), self.lo, self.hi)
+        return RequantFn.apply(f, self.scale, self.lo, self.hi)
 
 
 class PointTable(nn.Module):
@@ -214,6 +327,9 @@ class PointTable(nn.Module):
         self.out_lo, self.out_hi, self.clamp_sum = out_lo, out_hi, clamp_sum
         self.mlp = MLPBank(channels, widths)
         self.register_buffer("grid", torch.arange(lo, hi + 1, dtype=torch.float32),
+                             persistent=False)
+        self.register_buffer("row_offset",
+                             torch.arange(channels, dtype=torch.float32) * self.n - lo,
                              persistent=False)
 
     @property
@@ -236,16 +352,15 @@ class PointTable(nn.Module):
         return t, d
 
     def _finish(self, s: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        s = round_ste(s / PW_DIVISOR)
-        if self.clamp_sum:
-            s = torch.clamp(s, -128, 127)
-        return torch.clamp(s + g, self.out_lo, self.out_hi)
+        return round_add_clamp(s, g, self.out_lo, self.out_hi, PW_DIVISOR,
+                               (-128, 127) if self.clamp_sum else None)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
         """g: (P, C) float values in lo..hi -> (P, out)."""
         t, d = self.table(with_derivative=True)
         c, n, o = t.shape
-        idx = (g.detach().to(torch.long) - self.lo) + torch.arange(c, device=g.device) * n
+        # row numbers computed in float (exact small integers), converted once to int32
+        idx = (g.detach() + self.row_offset).to(torch.int32)
         s = lut_gather(g, t.reshape(c * n, o), d.reshape(c * n, o), idx)
         return self._finish(s, g)
 

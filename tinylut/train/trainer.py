@@ -74,6 +74,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def keep_freed_memory() -> None:
+    """Ask glibc to keep freed blocks instead of returning them to the OS (mmap threshold
+    32 MB, no trimming). Every step allocates and frees many 4-8 MB tensors; with the default
+    dynamic threshold each of them is a fresh mmap and page faults cost ~40% of a step."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 << 20)       # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1 << 31)        # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):    # not glibc: nothing to tune
+        pass
+
+
 def lr_at(step: int, args) -> float:
     t = min(step, args.steps) / max(1, args.steps)
     return args.lr_min + 0.5 * (args.lr - args.lr_min) * (1 + math.cos(math.pi * t))
@@ -114,6 +127,7 @@ def validate(net, items, scale) -> float:
 
 def train(args) -> None:
     torch.set_num_threads(args.threads)
+    keep_freed_memory()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = Log(out / "train.log")
