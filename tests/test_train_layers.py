@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+torch.set_num_threads(1)   # small tensors: threads only add overhead on a busy machine
 
 from tinylut.train.layers import (LUTGather, RoundSTE, gathered_dot, reflect_index,  # noqa: E402
                                   segment_sum_rows, window_taps)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+torch.set_num_threads(1)   # small tensors: threads only add overhead on a busy machine
 
 from randmodels import need_shared  # noqa: E402
 from tinylut import reference  # noqa: E402
@@ -98,3 +99,19 @@ def test_released_network_reproduces_golden_set5():
         lr = read_rgb(f)
         gold = read_rgb(folder / "golden_set5_x4" / "SR" / f.name)
         np.testing.assert_array_equal(net.restore(lr), gold, err_msg=f.name)
+
+
+def test_baked_file_through_public_api(tmp_path):
+    """The model file written by the trainer's bake, loaded by tinylut.load_model / restore."""
+    from tinylut.model import write_model
+    if engine_or_none(bake(TinyLUTS())) is None:
+        pytest.skip("the C engine (tinylut._core) is not built")
+    import tinylut
+    torch.manual_seed(9)
+    net = randomize(TinyLUTS(), 9)
+    path = tmp_path / "net.tlut"
+    write_model(bake(net, name="random-9"), path)
+    img = np.random.default_rng(9).integers(0, 256, (7, 10, 3), dtype=np.uint8)
+    want = net.restore(img)
+    np.testing.assert_array_equal(tinylut.load_model(str(path))(img), want)
+    np.testing.assert_array_equal(tinylut.restore(img, model=str(path)), want)

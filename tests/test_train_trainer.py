@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+torch.set_num_threads(1)   # small tensors: threads only add overhead on a busy machine
 
 from PIL import Image  # noqa: E402
 
