@@ -90,5 +90,11 @@ def test_resume_is_exact_and_bake_matches(folders, tmp_path):
     net.load_state_dict(a["model"])
     img = smooth_image(np.random.default_rng(3), 9, 7, 3)
     np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))
+    # validation scored the baked model: the same number from the file through the reference
+    from tinylut.train.data import load_sr_set
+    from tinylut.train.evaluate import eval_sr
+    items = load_sr_set(folders / "val", 4)
+    assert a["history"][-1][1] == eval_sr(lambda im: reference.restore(spec, im), items, 4)
+    assert a["history"][-1][2] == spec.table_bytes
     log = (tmp_path / "split" / "train.log").read_text()
     assert "resumed from" in log and "val val Y-PSNR" in log

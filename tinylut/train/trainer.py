@@ -6,8 +6,9 @@
 * loss: MSE (0..1 units) of the integer output (sum of the four rotations) plus an L2 penalty
   on the DDM scales; Adam, cosine decay of the learning rate from ``--lr`` to ``--lr-min`` over
   ``--steps``;
-* validation: mean Y-PSNR (shave = scale) on ``--val`` (Set5) through the integer forward, which
-  is bit for bit the baked model (tests/test_train_parity.py);
+* validation: mean Y-PSNR (shave = scale) on ``--val`` (Set5) of the baked model file run by the
+  C engine (what ``tinylut eval`` reports), or by the torch integer forward, which is the same
+  function bit for bit (tests/test_train_parity.py), when the engine is not built;
 * checkpoints: ``RUN/last.pt`` holds model, optimizer, step, both random generators and the
   history, so ``--resume`` continues exactly where the run stopped; ``--bake OUT`` writes the
   model file.
@@ -119,10 +120,22 @@ def load_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def validate(net, items, scale) -> float:
+def validate(net, items, scale, threads: int = 1) -> tuple[float, int, str]:
+    """Mean Y-PSNR of the baked model: (psnr, table bytes, engine used).
+
+    The network is baked and the file's tables run through the C engine (``tinylut.Model``),
+    exactly what ``tinylut eval`` runs; without a built engine, the torch integer forward, which
+    is the same function bit for bit (tests/test_train_parity.py)."""
     net.eval()
+    spec = bake(net)
+    try:
+        from .. import Model
+        model = Model(spec)
+        run, engine = (lambda img: model(img, threads=threads)), "C engine"
+    except Exception:  # noqa: BLE001 - no built core: fall back to the torch forward
+        run, engine = net.restore, "torch integer forward"
     with torch.no_grad():
-        return eval_sr(net.restore, items, scale)
+        return eval_sr(run, items, scale), spec.table_bytes, engine
 
 
 def train(args) -> None:
@@ -215,11 +228,10 @@ def train(args) -> None:
                 f"wall {wall:.0f}s", echo=False)
         if val_items and (step % args.val_every == 0 or step == stop):
             tv = time.time()
-            psnr = validate(net, val_items, args.scale)
-            kb = bake(net).table_bytes
+            psnr, kb, engine = validate(net, val_items, args.scale, args.threads)
             history.append((step, psnr, kb, wall))
             log(f"step {step} val {val_dir.name} Y-PSNR {psnr:.3f} dB, tables {kb} B "
-                f"(validation {time.time() - tv:.1f} s)")
+                f"({engine}, {time.time() - tv:.1f} s)")
             t_last = time.time()
         if step % args.ckpt_every == 0 or step == stop:
             save_checkpoint(ckpt_path, net, opt, step, rng, history, wall, args)
