@@ -33,7 +33,7 @@ from .nets import build_net
 from ..model import write_model
 
 
-DEFAULT_SCALE_L2 = 2e-4
+DEFAULT_SCALE_L2 = 5e-5
 
 
 def default_shared() -> Path:
@@ -59,7 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr-min", type=float, default=5e-4)
     p.add_argument("--scale-l2", type=float, default=None,
                    help="weight of the L2 penalty on the DDM scales, times mean(a^2) "
-                        "(default 2e-4; on --resume: the run's value unless given)")
+                        "(default 5e-5; on --resume: the run's value unless given)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--val", default=None, help="SR benchmark folder (HR, LR_bicubic/X4)")
