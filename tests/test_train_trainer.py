@@ -83,18 +83,23 @@ def test_resume_is_exact_and_bake_matches(folders, tmp_path):
     torch.manual_seed(5)
     init = TinyLUTS().state_dict()
     assert any(not torch.equal(init[k], a["model"][k]) for k in init)
-    # the baked file is the trained network, bit for bit
+    for k in a["ema"]:
+        assert torch.equal(a["ema"][k], b["ema"][k]), k
+    # the weight average is 0.999 old weights + 0.001 new ones at every step
+    assert any(not torch.equal(a["ema"][k], a["model"][k]) for k in init)
+    # the baked file is the trained network (its weight average), bit for bit
     spec = read_model(tmp_path / "m.tlut")
     assert spec.meta["trained_steps"] == 6
+    assert spec.meta["val_psnr_y"] == round(a["history"][-1][4], 3)
     net = TinyLUTS()
-    net.load_state_dict(a["model"])
+    net.load_state_dict(a["ema"])
     img = smooth_image(np.random.default_rng(3), 9, 7, 3)
     np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))
     # validation scored the baked model: the same number from the file through the reference
     from tinylut.train.data import load_sr_set
     from tinylut.train.evaluate import eval_sr
     items = load_sr_set(folders / "val", 4)
-    assert a["history"][-1][1] == eval_sr(lambda im: reference.restore(spec, im), items, 4)
-    assert a["history"][-1][2] == spec.table_bytes
+    assert a["history"][-1][4] == eval_sr(lambda im: reference.restore(spec, im), items, 4)
+    assert a["history"][-1][5] == spec.table_bytes
     log = (tmp_path / "split" / "train.log").read_text()
     assert "resumed from" in log and "val val Y-PSNR" in log

@@ -45,13 +45,16 @@ def main() -> None:
     ap.add_argument("--sets", nargs="*", default=["Set5", "Set14", "B100"])
     ap.add_argument("--name", default="tinylut-s-x4")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--weights", choices=["ema", "last"], default="ema",
+                    help="the weight average (when the checkpoint has one) or the last step's")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
 
     state = load_checkpoint(a.checkpoint)
     args = state["args"]
     net = build_net(args["arch"], args["task"], args["scale"])
-    net.load_state_dict(state["model"])
+    use_ema = a.weights == "ema" and state.get("ema") is not None
+    net.load_state_dict(state["ema"] if use_ema else state["model"])
     meta = {"trained_steps": state["step"], "train_hours": round(state["wall"] / 3600, 3),
             "schedule": f"adam cosine {args['lr']}->{args['lr_min']} over {args['steps']} steps"
                         f" (interim: stopped at step {state['step']})"
@@ -60,7 +63,8 @@ def main() -> None:
             "data": [Path(d).name for d in args["data"]],
             "batch": f"{args['batch']} x {args['patch']}x{args['patch']} LR patches",
             "seed": args["seed"], "scale_l2": args.get("scale_l2"),
-            "init": "from scratch (kaiming MLPs, unit DW taps, scales 0.8)"}
+            "init": "from scratch (kaiming MLPs, unit DW taps, scales 0.8)",
+            "weights": f"moving average (decay {args.get('ema')})" if use_ema else "last step"}
     spec = bake(net, name=a.name, meta=meta)
     run, engine = runner(spec)
     scores = {}

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -34,6 +35,7 @@ from ..model import write_model
 
 
 DEFAULT_SCALE_L2 = 5e-5
+DEFAULT_EMA = 0.999
 
 
 def default_shared() -> Path:
@@ -60,6 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--scale-l2", type=float, default=None,
                    help="weight of the L2 penalty on the DDM scales, times mean(a^2) "
                         "(default 5e-5; on --resume: the run's value unless given)")
+    p.add_argument("--ema", type=float, default=None,
+                   help="decay of an exponential moving average of the weights, validated and "
+                        "saved beside them (default 0.999; 0: none; on --resume: the run's)")
+    p.add_argument("--bake-weights", choices=["ema", "last"], default="ema",
+                   help="which weights --bake writes (ema when the run keeps one)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--val", default=None, help="SR benchmark folder (HR, LR_bicubic/X4)")
@@ -104,8 +111,9 @@ class Log:
             print(line, file=sys.stderr, flush=True)
 
 
-def save_checkpoint(path: Path, net, opt, step, rng, history, wall, args) -> None:
+def save_checkpoint(path: Path, net, opt, step, rng, history, wall, args, ema=None) -> None:
     state = {"model": net.state_dict(), "opt": opt.state_dict(), "step": step,
+             "ema": None if ema is None else ema.state_dict(),
              "np_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
              "history": history, "wall": wall,
              "args": {k: v for k, v in vars(args).items()
@@ -159,8 +167,12 @@ def train(args) -> None:
                 setattr(args, k, saved[k])
         if args.scale_l2 is None:
             args.scale_l2 = saved.get("scale_l2")
+        if args.ema is None:
+            args.ema = saved.get("ema")
     if args.scale_l2 is None:
         args.scale_l2 = DEFAULT_SCALE_L2
+    if args.ema is None:
+        args.ema = DEFAULT_EMA
     if not args.data:
         raise SystemExit("--data is required")
 
@@ -179,6 +191,16 @@ def train(args) -> None:
     elif args.init:
         net.load_state_dict(load_checkpoint(args.init)["model"])
         log(f"weights initialised from {args.init}")
+    ema = None
+    if args.ema:
+        ema = copy.deepcopy(net)
+        if state is not None and state.get("ema") is not None:
+            ema.load_state_dict(state["ema"])
+        elif state is not None:
+            log(f"the checkpoint has no weight average: it starts from the step-{step} weights")
+        ema.requires_grad_(False)
+    params, ema_params = list(net.parameters()), \
+        (list(ema.parameters()) if ema is not None else [])
     log("args " + json.dumps(vars(args)))
 
     val_dir = Path(args.val) if args.val else default_shared() / "data/sr/Set5"
@@ -197,6 +219,7 @@ def train(args) -> None:
     bar = tqdm(total=stop, initial=step, disable=args.no_progress, dynamic_ncols=True,
                mininterval=5)
     psnr = history[-1][1] if history else float("nan")
+    psnr_ema = history[-1][4] if history and len(history[-1]) > 4 else float("nan")
     loss_ema = None
     t_last = time.time()
     while step < stop:
@@ -213,6 +236,9 @@ def train(args) -> None:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(ema_params, params, 1.0 - args.ema)
         step += 1
         now = time.time()
         wall += now - t_last
@@ -221,7 +247,7 @@ def train(args) -> None:
         loss_ema = m if loss_ema is None else 0.98 * loss_ema + 0.02 * m
         bar.update(1)
         bar.set_postfix_str(f"loss {loss_ema:.3e} ({-10 * math.log10(loss_ema):.2f} dB) "
-                            f"val {psnr:.3f}", refresh=False)
+                            f"val {psnr:.3f} ema {psnr_ema:.3f}", refresh=False)
         if step % 50 == 0:
             log(f"step {step} lr {lr_at(step, args):.2e} mse {loss_ema:.4e} "
                 f"scales {scales.min().item():.3f}..{scales.max().item():.3f} "
@@ -229,14 +255,19 @@ def train(args) -> None:
         if val_items and (step % args.val_every == 0 or step == stop):
             tv = time.time()
             psnr, kb, engine = validate(net, val_items, args.scale, args.threads)
-            history.append((step, psnr, kb, wall))
-            log(f"step {step} val {val_dir.name} Y-PSNR {psnr:.3f} dB, tables {kb} B "
-                f"({engine}, {time.time() - tv:.1f} s)")
+            entry = (step, psnr, kb, wall)
+            msg = f"step {step} val {val_dir.name} Y-PSNR {psnr:.3f} dB, tables {kb} B"
+            if ema is not None:
+                psnr_ema, kb_ema, _ = validate(ema, val_items, args.scale, args.threads)
+                entry += (psnr_ema, kb_ema)
+                msg += f"; weight average {psnr_ema:.3f} dB, tables {kb_ema} B"
+            history.append(entry)
+            log(f"{msg} ({engine}, {time.time() - tv:.1f} s)")
             t_last = time.time()
         if step % args.ckpt_every == 0 or step == stop:
-            save_checkpoint(ckpt_path, net, opt, step, rng, history, wall, args)
+            save_checkpoint(ckpt_path, net, opt, step, rng, history, wall, args, ema)
             if args.export:
-                save_checkpoint(Path(args.export), net, opt, step, rng, history, wall, args)
+                save_checkpoint(Path(args.export), net, opt, step, rng, history, wall, args, ema)
             t_last = time.time()
     bar.close()
 
@@ -246,9 +277,11 @@ def train(args) -> None:
                 "data": [Path(d).name for d in args.data],
                 "schedule": f"adam cosine {args.lr}->{args.lr_min} over {args.steps} steps",
                 "batch": f"{args.batch}x{args.patch}x{args.patch} LR", "seed": args.seed}
-        if history:
-            meta["set5_psnr_y"] = round(history[-1][1], 3)
-        spec = bake(net, name=name, meta=meta)
+        use_ema = ema is not None and args.bake_weights == "ema"
+        meta["weights"] = f"moving average (decay {args.ema})" if use_ema else "last step"
+        if history and history[-1][0] == step:
+            meta["val_psnr_y"] = round(history[-1][4 if use_ema else 1], 3)
+        spec = bake(ema if use_ema else net, name=name, meta=meta)
         write_model(spec, args.bake)
         log(f"baked {args.bake}: {spec.table_bytes} B of tables, step {step}")
 
