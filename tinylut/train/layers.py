@@ -7,10 +7,16 @@ rows of that table. The forward is therefore exactly the integer computation the
 file performs, and the gradients equal those of the per-pixel network (``per_pixel`` evaluates
 the MLPs at every pixel for tests):
 
-* rows gathered by pixels give the table's gradient by scatter-adding (``index_add``) the
-  per-pixel output gradients into the grid rows;
+* rows gathered by pixels give the table's gradient by summing the per-pixel output gradients
+  into the grid rows (``segment_sum_rows``: a sort of the row numbers and one ``embedding_bag``);
 * the straight-through gradient with respect to a gathered input value uses the MLP's derivative,
-  computed analytically on the same grid (``MLPBank.grid_with_derivative``).
+  computed analytically on the same grid (``MLPBank.grid_with_derivative``) and dotted with the
+  output gradient only at the gathered rows (``gathered_dot``: a sampled sparse product);
+* DW tables are linear in their weights, so DW weight gradients are one (9, P) x (P, C) product;
+* each round-add-clamp chain and each DDM requantisation is one autograd node with byte masks.
+
+The test oracle ``PointTable.per_pixel`` evaluates every MLP at every pixel instead; outputs are
+identical and gradients agree to float rounding (tests/test_train_layers.py).
 
 Channels are kept last: features are (P, C) with P the number of pixels of all images and
 rotations of a batch, so every stage is one gather over all of them.
@@ -348,7 +354,7 @@ class PointTable(nn.Module):
         h, d = self.mlp.grid_with_derivative(x)
         t = int_table(h)
         with torch.no_grad():
-            d = d * ((t >= -128) & (t <= 127) & (torch.round(h) == t))  # clamp's gradient
+            d = d * (torch.round(h) == t)          # the int8 clamp's gradient: 0 where it cuts
         return t, d
 
     def _finish(self, s: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
