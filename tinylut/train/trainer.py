@@ -234,6 +234,9 @@ def train(args) -> None:
         scales = torch.cat(net.ddm_scales())
         loss = mse + args.scale_l2 * torch.mean(scales ** 2)
         opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {step}: stopping "
+                                     f"(the last checkpoint is intact)")
         loss.backward()
         opt.step()
         if ema is not None:
