@@ -1,0 +1,123 @@
+"""Table-space layers: the grid forward and its gradients equal the per-pixel network."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)   # small tensors: threads only add overhead on a busy machine
+
+from tinylut.train.layers import (LUTGather, RoundSTE, gathered_dot, reflect_index,  # noqa: E402
+                                  segment_sum_rows, window_taps)
+from tinylut.train.nets import TinyLUTS  # noqa: E402
+
+
+def randomize(net, seed):
+    """Spread an untrained network over the whole integer range (DW weights, scales of both
+    signs and near 0, MLP biases), so clamps, segments and saturations all get exercised."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for br in net.branches:
+            br.dw.weight.copy_(torch.rand(br.dw.weight.shape, generator=g) * 6 - 3)
+            for rq in (br.rq1, br.rq2):
+                s = torch.rand(rq.scale.shape, generator=g) * 2.8 - 1.4
+                s[torch.rand(s.shape, generator=g) < 0.2] = 1e-4
+                rq.scale.copy_(s)
+            for stage in (br.pw, br.up):
+                for b in stage.mlp.biases:
+                    b.copy_(torch.randn(b.shape, generator=g))
+    return net
+
+
+@pytest.mark.parametrize("n", range(1, 8))
+def test_reflect_index_is_numpy_reflect(n):
+    a = np.arange(n)
+    want = np.pad(a, (2, 0), mode="reflect")
+    assert reflect_index(n, 2).numpy().tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (2, 6), (4, 3), (7, 7)])
+def test_window_taps_match_numpy_pad(shape):
+    x = np.random.default_rng(0).integers(-128, 128, shape)
+    p = np.pad(x, ((2, 0), (2, 0)), mode="reflect")
+    h, w = shape
+    want = np.stack([p[i:i + h, j:j + w] for i in range(3) for j in range(3)], -1).reshape(-1, 9)
+    got = window_taps(torch.from_numpy(x)[None]).numpy()
+    np.testing.assert_array_equal(got, want)
+
+
+def test_round_ste_is_half_even_with_identity_gradient():
+    x = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.49, -0.51], requires_grad=True)
+    y = RoundSTE.apply(x)
+    assert y.tolist() == [-2.0, -2.0, -0.0, 0.0, 2.0, 2.0, 0.0, -1.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0] * 8
+
+
+def test_lut_gather_backward_equals_dense_formulas():
+    rng = torch.Generator().manual_seed(1)
+    p, c, n, o = 500, 5, 7, 3
+    idx = torch.randint(0, n, (p, c), generator=rng) + torch.arange(c) * n
+    table = torch.randn(c * n, o, generator=rng, dtype=torch.float64).float()
+    deriv = torch.randn(c * n, o, generator=rng)
+    go = torch.randn(p, o, generator=rng)
+    want_table = torch.zeros(c * n, o)
+    want_g = torch.zeros(p, c)
+    for pi in range(p):
+        for ci in range(c):
+            want_table[idx[pi, ci]] += go[pi]
+            want_g[pi, ci] = deriv[idx[pi, ci]] @ go[pi]
+    torch.testing.assert_close(segment_sum_rows(idx, go, c * n), want_table, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gathered_dot(idx, deriv, go), want_g, rtol=1e-5, atol=1e-5)
+    g = torch.zeros(p, c, requires_grad=True)
+    t = table.clone().requires_grad_(True)
+    out = LUTGather.apply(g, t, deriv, idx)
+    torch.testing.assert_close(out, table[idx].sum(1))
+    out.backward(go)
+    torch.testing.assert_close(t.grad, want_table, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(g.grad, want_g, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grid_forward_and_gradients_equal_per_pixel_network(seed):
+    torch.manual_seed(seed)
+    net = TinyLUTS()
+    if seed:
+        randomize(net, seed)
+    gen = torch.Generator().manual_seed(100 + seed)
+    x = torch.randint(-128, 128, (2, 9, 9), generator=gen)
+    target = torch.randn(2, 36, 36, generator=gen) * 40
+    results = []
+    for per_pixel in (False, True):
+        net.zero_grad()
+        y = net(x, per_pixel=per_pixel)
+        loss = ((y - target) ** 2).mean() + 0.1 * (torch.cat(net.ddm_scales()) ** 2).mean()
+        loss.backward()
+        results.append((y.detach(), {k: p.grad.clone() for k, p in net.named_parameters()}))
+    (y_grid, g_grid), (y_pix, g_pix) = results
+    assert torch.equal(y_grid, y_pix)
+    nonzero = 0
+    for name, want in g_pix.items():
+        got = g_grid[name]
+        scale = want.abs().max().item()
+        nonzero += scale > 0
+        assert (got - want).abs().max().item() <= 1e-5 * max(scale, 1e-12), name
+    assert nonzero >= len(g_pix) - 2   # the gradients really flow everywhere
+
+
+@pytest.mark.parametrize("wrange", [1.5, 6.0])     # 6.0: some products clamp at -128/127
+def test_dw_weight_gradient_equals_table_route(wrange):
+    from tinylut.train.layers import DW
+    g = torch.Generator().manual_seed(7)
+    for lo, hi in ((-32, 31), (0, 3)):
+        dw = DW(lo, hi)
+        with torch.no_grad():
+            dw.weight.copy_((torch.rand(dw.weight.shape, generator=g) * 2 - 1) * wrange)
+        taps = torch.randint(lo, hi + 1, (300, 9), generator=g)
+        go = torch.randn(300, 16, generator=g)
+        grads = []
+        for ref in (False, True):
+            dw.weight.grad = None
+            out = dw.lookup(taps, reference=ref)
+            out.backward(go)
+            grads.append((out.detach(), dw.weight.grad.clone()))
+        assert torch.equal(grads[0][0], grads[1][0])
+        torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-4)

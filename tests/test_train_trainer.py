@@ -1,0 +1,105 @@
+"""The trainer: a short run, exact resume, validation and bake (tiny synthetic data)."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)   # small tensors: threads only add overhead on a busy machine
+
+from PIL import Image  # noqa: E402
+
+from tinylut import reference  # noqa: E402
+from tinylut.model import read_model  # noqa: E402
+from tinylut.train.data import build_pairs, imresize_down, sample_batch  # noqa: E402
+from tinylut.train.nets import TinyLUTS  # noqa: E402
+from tinylut.train.trainer import lr_at, main, parse_args  # noqa: E402
+
+
+def smooth_image(rng, h, w, channels):
+    y, x = np.mgrid[0:h, 0:w]
+    img = [128 + 60 * np.sin(x / rng.uniform(3, 9) + rng.uniform(0, 6))
+           * np.cos(y / rng.uniform(3, 9)) + rng.normal(0, 8, (h, w)) for _ in range(channels)]
+    img = np.clip(np.stack(img, -1), 0, 255).astype(np.uint8)
+    return img[..., 0] if channels == 1 else img
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    (root / "train").mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(rng, 50 + 8 * i, 61, 3 if i % 2 else 1)).save(
+            root / "train" / f"{i}.png")
+    val = root / "val"
+    (val / "HR").mkdir(parents=True)
+    (val / "LR_bicubic" / "X4").mkdir(parents=True)
+    for i in range(2):
+        hr = smooth_image(rng, 24, 28, 3)
+        lr = np.stack([imresize_down(np.ascontiguousarray(hr[..., c]), 4) for c in range(3)], -1)
+        Image.fromarray(hr).save(val / "HR" / f"{i}.png")
+        Image.fromarray(lr).save(val / "LR_bicubic" / "X4" / f"{i}.png")
+    return root
+
+
+def run(folders, out, *extra):
+    main(["--data", str(folders / "train"), "--out", str(out), "--steps", "6", "--batch", "2",
+          "--patch", "8", "--val", str(folders / "val"), "--val-every", "3", "--ckpt-every", "2",
+          "--seed", "5", "--no-progress", *extra])
+
+
+def test_pairs_and_batches_are_seeded(folders):
+    pairs = build_pairs([str(folders / "train")], 4, min_lr=8)
+    assert len(pairs) == 1 + 3 + 1                               # gray, RGB, gray
+    for hr, lr in zip(pairs.hr, pairs.lr):
+        assert hr.shape == (lr.shape[0] * 4, lr.shape[1] * 4)
+    a = sample_batch(pairs, np.random.default_rng(1), 4, 8)
+    b = sample_batch(pairs, np.random.default_rng(1), 4, 8)
+    assert a[0].shape == (4, 8, 8) and a[1].shape == (4, 32, 32)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_cosine_schedule():
+    args = parse_args(["--out", "x", "--steps", "100", "--lr", "5e-3", "--lr-min", "5e-4"])
+    assert lr_at(0, args) == pytest.approx(5e-3)
+    assert lr_at(50, args) == pytest.approx(2.75e-3)
+    assert lr_at(100, args) == pytest.approx(5e-4)
+
+
+def test_resume_is_exact_and_bake_matches(folders, tmp_path):
+    run(folders, tmp_path / "straight", "--bake", str(tmp_path / "m.tlut"))
+    run(folders, tmp_path / "split", "--stop-at", "3")
+    mid = torch.load(tmp_path / "split" / "last.pt", weights_only=False)
+    assert mid["step"] == 3
+    run(folders, tmp_path / "split", "--resume")
+    a = torch.load(tmp_path / "straight" / "last.pt", weights_only=False)
+    b = torch.load(tmp_path / "split" / "last.pt", weights_only=False)
+    assert a["step"] == b["step"] == 6
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    assert [h[:3] for h in a["history"]] == [h[:3] for h in b["history"]]
+    assert len(a["history"]) == 2
+    # training moved the weights away from the initialisation
+    torch.manual_seed(5)
+    init = TinyLUTS().state_dict()
+    assert any(not torch.equal(init[k], a["model"][k]) for k in init)
+    for k in a["ema"]:
+        assert torch.equal(a["ema"][k], b["ema"][k]), k
+    # the weight average is 0.999 old weights + 0.001 new ones at every step
+    assert any(not torch.equal(a["ema"][k], a["model"][k]) for k in init)
+    # the baked file is the trained network (its weight average), bit for bit
+    spec = read_model(tmp_path / "m.tlut")
+    assert spec.meta["trained_steps"] == 6
+    assert spec.meta["val_psnr_y"] == round(a["history"][-1][4], 3)
+    net = TinyLUTS()
+    net.load_state_dict(a["ema"])
+    img = smooth_image(np.random.default_rng(3), 9, 7, 3)
+    np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))
+    # validation scored the baked model: the same number from the file through the reference
+    from tinylut.train.data import load_sr_set
+    from tinylut.train.evaluate import eval_sr
+    items = load_sr_set(folders / "val", 4)
+    assert a["history"][-1][4] == eval_sr(lambda im: reference.restore(spec, im), items, 4)
+    assert a["history"][-1][5] == spec.table_bytes
+    log = (tmp_path / "split" / "train.log").read_text()
+    assert "resumed from" in log and "val val Y-PSNR" in log

@@ -1,0 +1,407 @@
+"""TinyLUT stages in PyTorch, trained in table space (DESIGN.md sections 1 and 2).
+
+Names follow the C stages: ``DW`` (depthwise 3x3 of separable taps), ``Requant`` (DDM scales),
+``PW`` and ``UP`` (one small MLP per input channel). Every function of one integer (a DW tap, a
+PW/UP MLP) is evaluated on its integer grid once per forward, giving a table; pixels then gather
+rows of that table. The forward is therefore exactly the integer computation the baked model
+file performs, and the gradients equal those of the per-pixel network (``per_pixel`` evaluates
+the MLPs at every pixel for tests):
+
+* rows gathered by pixels give the table's gradient by summing the per-pixel output gradients
+  into the grid rows (``segment_sum_rows``: a sort of the row numbers and one ``embedding_bag``);
+* the straight-through gradient with respect to a gathered input value uses the MLP's derivative,
+  computed analytically on the same grid (``MLPBank.grid_with_derivative``) and dotted with the
+  output gradient only at the gathered rows (``gathered_dot``: a sampled sparse product);
+* DW tables are linear in their weights, so DW weight gradients are one (9, P) x (P, C) product;
+* each round-add-clamp chain and each DDM requantisation is one autograd node with byte masks.
+
+The test oracle ``PointTable.per_pixel`` evaluates every MLP at every pixel instead; outputs are
+identical and gradients agree to float rounding (tests/test_train_layers.py).
+
+Channels are kept last: features are (P, C) with P the number of pixels of all images and
+rotations of a batch, so every stage is one gather over all of them.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+DW_TAPS = 9
+DW_DIVISOR = 9
+PW_DIVISOR = 16
+
+
+class RoundSTE(torch.autograd.Function):
+    """Round half to even forward, identity backward (straight-through)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def round_ste(x: torch.Tensor) -> torch.Tensor:
+    return RoundSTE.apply(x)
+
+
+def segment_sum_rows(idx: torch.Tensor, grad_out: torch.Tensor, rows: int) -> torch.Tensor:
+    """``out[r] = sum of grad_out[p] over every (p, c) with idx[p, c] == r``: (rows, O).
+
+    Sort the P*C row numbers (as int16 when they fit: a much faster sort), then one
+    ``embedding_bag`` over the sorted pixel numbers with a bag per table row. About 3-5x faster
+    on CPU than ``index_add_`` of the output gradient repeated C times."""
+    p, c = idx.shape
+    flat = idx.reshape(-1)
+    keys = flat.to(torch.int16) if rows <= 32767 else flat.to(torch.int32)
+    _, perm = torch.sort(keys)
+    counts = torch.bincount(keys, minlength=rows)
+    offsets = torch.cumsum(counts, 0) - counts
+    if c & (c - 1) == 0:                                   # C a power of two: a shift
+        pix = perm >> (c.bit_length() - 1)
+    else:
+        pix = torch.div(perm.to(torch.int32), c, rounding_mode="floor").to(torch.int64)
+    return F.embedding_bag(pix, grad_out, offsets, mode="sum")
+
+
+_CROW: dict = {}
+
+
+def _crow(p: int, c: int, dtype) -> torch.Tensor:
+    key = (p, c, dtype)
+    if key not in _CROW:
+        if len(_CROW) > 64:
+            _CROW.clear()
+        _CROW[key] = torch.arange(0, p * c + 1, c, dtype=dtype)
+    return _CROW[key]
+
+
+def gathered_dot(idx: torch.Tensor, deriv: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
+    """``out[p, c] = deriv[idx[p, c]] . grad_out[p]``: (P, C), computed only at the gathered rows
+    (a sampled dense-dense product over a CSR pattern with C entries per pixel). Needs the row
+    numbers of every pixel increasing in c, which channel-major tables guarantee."""
+    p, c = idx.shape
+    crow = _crow(p, c, idx.dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pattern = torch.sparse_csr_tensor(crow, idx.reshape(-1),
+                                          grad_out.new_zeros(p * c), size=(p, deriv.shape[0]),
+                                          check_invariants=False)
+        out = torch.sparse.sampled_addmm(pattern, grad_out, deriv.t(), beta=0.0)
+    return out.values().view(p, c)
+
+
+class RoundAddClamp(torch.autograd.Function):
+    """``y = clamp(clamp(rne(x / div), ilo, ihi) + add, lo, hi)`` in one autograd node.
+
+    Straight-through for the rounding, the clamps' own gradients (1 inside, 0 where they cut):
+    the same gradients as composing ``round_ste`` and ``torch.clamp``, with far fewer
+    full-size temporaries (the masks are kept as bytes). ``add`` may be None; the inner clamp
+    is skipped when ``ilo`` is None."""
+
+    @staticmethod
+    def forward(ctx, x, add, div, ilo, ihi, lo, hi):
+        r = torch.round(x / div) if div != 1 else torch.round(x)
+        m1 = None
+        if ilo is not None:
+            r2 = torch.clamp(r, ilo, ihi)
+            m1 = r2 == r
+            r = r2
+        t = r if add is None else r + add
+        y = torch.clamp(t, lo, hi)
+        m2 = y == t
+        ctx.save_for_backward(m2 if m1 is None else m2 & m1, m2)
+        ctx.div, ctx.has_add = div, add is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        m_x, m_add = ctx.saved_tensors
+        zero = grad.new_zeros(())
+        grad_x = torch.where(m_x, grad, zero)
+        if ctx.div != 1:
+            grad_x = grad_x / ctx.div
+        grad_add = None
+        if ctx.has_add and ctx.needs_input_grad[1]:
+            grad_add = torch.where(m_add, grad, zero)
+        return grad_x, grad_add, None, None, None, None, None
+
+
+def round_add_clamp(x, add, lo, hi, div=1, inner=None):
+    ilo, ihi = inner if inner is not None else (None, None)
+    return RoundAddClamp.apply(x, add, div, ilo, ihi, lo, hi)
+
+
+class RequantFn(torch.autograd.Function):
+    """DDM forward ``clamp(rne(f * a), lo, hi)`` (f: (P, C), a: (C,)), straight-through."""
+
+    @staticmethod
+    def forward(ctx, f, a, lo, hi):
+        r = torch.round(f * a)
+        y = torch.clamp(r, lo, hi)
+        m = y == r
+        ctx.save_for_backward(f, a, m)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        f, a, m = ctx.saved_tensors
+        gm = torch.where(m, grad, grad.new_zeros(()))
+        grad_f = gm * a if ctx.needs_input_grad[0] else None
+        grad_a = (gm * f).sum(0) if ctx.needs_input_grad[1] else None
+        return grad_f, grad_a, None, None
+
+
+class LUTGather(torch.autograd.Function):
+    """``out[p] = sum_c table[idx[p, c]]`` with straight-through input gradients.
+
+    table: (R, O) rows of every channel's segment one after another; idx: (P, C) long row numbers
+    (increasing in c); deriv: (R, O) d table / d input value at every row (detached) or None when
+    the gathered values carry no gradient; g: the (P, C) float values the rows were looked up for
+    (only its gradient is used). Backward: each table row gets the sum of the output gradients of
+    the pixels that read it; the input value of channel c at pixel p gets
+    ``deriv[idx[p, c]] . grad_out[p]`` (the MLP's derivative at the grid point).
+    """
+
+    @staticmethod
+    def forward(ctx, g, table, deriv, idx):
+        ctx.save_for_backward(idx, deriv)
+        ctx.rows = table.shape[0]
+        return F.embedding_bag(idx, table, mode="sum")
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        idx, deriv = ctx.saved_tensors
+        grad_g = grad_table = None
+        grad_out = grad_out.contiguous()
+        if ctx.needs_input_grad[1]:
+            grad_table = segment_sum_rows(idx, grad_out, ctx.rows)
+        if ctx.needs_input_grad[0] and deriv is not None:
+            grad_g = gathered_dot(idx, deriv, grad_out)
+        return grad_g, grad_table, None, None
+
+
+def lut_gather(g: torch.Tensor | None, table: torch.Tensor, deriv: torch.Tensor | None,
+               idx: torch.Tensor) -> torch.Tensor:
+    if g is None:
+        g = table.new_zeros(())
+        deriv = None
+    return LUTGather.apply(g, table, deriv, idx)
+
+
+# ----------------------------------------------------------------------------- MLP bank
+
+class MLPBank(nn.Module):
+    """``channels`` independent MLPs 1 -> hidden ... -> out with ReLU, evaluated together.
+
+    ``widths`` = (1, 64, 64, 16) for PW, (1, 64, 64, 64, 64, 16) for UP. Parameters are stacked
+    over channels: weight{i} (C, out_i, in_i), bias{i} (C, out_i)."""
+
+    def __init__(self, channels: int, widths: tuple[int, ...]):
+        super().__init__()
+        self.channels, self.widths = channels, tuple(widths)
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            # kaiming normal (fan_in, gain sqrt 2) and zero bias, as the released training code
+            w = torch.randn(channels, fan_out, fan_in) * math.sqrt(2.0 / fan_in)
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(torch.zeros(channels, fan_out)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (C, N) input values per channel -> (C, N, out)."""
+        h = x.unsqueeze(2) * self.weights[0].transpose(1, 2) + self.biases[0].unsqueeze(1)
+        for w, b in zip(self.weights[1:], self.biases[1:]):
+            h = torch.baddbmm(b.unsqueeze(1), torch.relu(h), w.transpose(1, 2))
+        return h
+
+    def grid_with_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Outputs (with autograd) and d output / d x (detached), both (C, N, out)."""
+        w0 = self.weights[0].transpose(1, 2)                       # (C, 1, H)
+        h = x.unsqueeze(2) * w0 + self.biases[0].unsqueeze(1)
+        with torch.no_grad():
+            d = w0.expand_as(h)
+        for w, b in zip(self.weights[1:], self.biases[1:]):
+            wt = w.transpose(1, 2)
+            with torch.no_grad():
+                d = torch.bmm(d * (h > 0), wt.detach())
+            h = torch.baddbmm(b.unsqueeze(1), torch.relu(h), wt)
+        return h, d
+
+
+# ----------------------------------------------------------------------------- stages
+
+def int_table(v: torch.Tensor) -> torch.Tensor:
+    """A table entry: round (STE) and clamp to int8."""
+    return torch.clamp(round_ste(v), -128, 127)
+
+
+class DWLookup(torch.autograd.Function):
+    """``acc[p, c] = sum_k D[k][v_k(p), c]`` with ``D[k][v, c] = rne(clamp(w[k, c] * v))``,
+    differentiated with respect to the weights w directly.
+
+    Every table entry is a linear function of its weight (straight-through rounding), so
+    ``dL/dw[k, c] = sum_p dL/dacc[p, c] * v_k(p)`` over the pixels whose product is not clamped:
+    one (9, P) x (P, C) product instead of scattering P*9 row gradients into the table. When a
+    weight is large enough to clamp somewhere, that weight falls back to the exact table route
+    (row gradients summed per grid value, masked by the clamp)."""
+
+    @staticmethod
+    def forward(ctx, weight, table, idx, taps, grid):
+        # table: (9*N, C) the integer table of weight; idx: (P, 9) its rows; taps: (P, 9) values
+        ctx.save_for_backward(weight, idx, taps, grid)
+        return F.embedding_bag(idx, table, mode="sum")
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        weight, idx, taps, grid = ctx.saved_tensors
+        grad_out = grad_out.contiguous()
+        prod = weight.unsqueeze(1) * grid.view(1, -1, 1)                      # (9, N, C)
+        inside = (prod >= -128) & (prod <= 127)
+        grad_w = torch.mm(taps.t().to(grad_out.dtype), grad_out)              # (9, C)
+        if not bool(inside.all()):
+            rows = segment_sum_rows(idx, grad_out, idx.shape[1] * grid.numel())
+            rows = rows.view(weight.shape[0], grid.numel(), -1)
+            grad_w = (rows * grid.view(1, -1, 1) * inside).sum(1)
+        return grad_w, None, None, None, None
+
+
+class DW(nn.Module):
+    """Depthwise 3x3 of 9 separable taps: ``D[k][v, c] = rne(clamp(w[k, c] * v, -128, 127))``;
+    ``f = clamp(rne(sum_k D[k][v_k] / 9) + v_8, lo, hi)``."""
+
+    def __init__(self, lo: int, hi: int, channels: int = 16):
+        super().__init__()
+        self.lo, self.hi, self.channels = lo, hi, channels
+        # the released code starts every tap at weight 1 (a box filter)
+        self.weight = nn.Parameter(torch.ones(DW_TAPS, channels))
+        self.register_buffer("grid", torch.arange(lo, hi + 1, dtype=torch.float32),
+                             persistent=False)
+
+    @property
+    def n(self) -> int:
+        return self.hi - self.lo + 1
+
+    def table(self) -> torch.Tensor:
+        """(9, N, C) float table (integer values), differentiable (straight-through)."""
+        v = self.grid.view(1, -1, 1)
+        return round_ste(torch.clamp(self.weight.unsqueeze(1) * v, -128, 127))
+
+    def lookup(self, taps: torch.Tensor, reference: bool = False) -> torch.Tensor:
+        """The sum of the 9 taps' rows (P, C); ``reference``: through the table's autograd."""
+        idx = (taps - self.lo + torch.arange(DW_TAPS, device=taps.device, dtype=taps.dtype)
+               * self.n)
+        if reference:
+            return lut_gather(None, self.table().reshape(-1, self.channels), None, idx)
+        with torch.no_grad():
+            t = self.table().reshape(-1, self.channels)
+        return DWLookup.apply(self.weight, t, idx, taps, self.grid)
+
+    def forward(self, taps: torch.Tensor) -> torch.Tensor:
+        """taps: (P, 9) long input values (window of every pixel) -> (P, C) float."""
+        acc = self.lookup(taps)
+        return round_add_clamp(acc, taps[:, 8:9].to(acc.dtype), self.lo, self.hi, DW_DIVISOR)
+
+
+class Requant(nn.Module):
+    """DDM: ``g = clamp(rne(float32(f) * a_c), lo, hi)`` with a learned per-channel scale."""
+
+    def __init__(self, lo: int, hi: int, channels: int = 16, init: float = 0.8):
+        super().__init__()
+        self.lo, self.hi = lo, hi
+        self.scale = nn.Parameter(torch.full((channels,), float(init)))
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return RequantFn.apply(f, self.scale, self.lo, self.hi)
+
+
+class PointTable(nn.Module):
+    """PW / UP: one MLP per input channel, a table of its outputs on the integer grid lo..hi,
+    ``S = sum_c T_c[g_c]``; PW: ``clamp(rne(S/16) + g, lo, hi)``; UP:
+    ``clamp(clamp(rne(S/16), -128, 127) + g, -128, 127)``."""
+
+    def __init__(self, lo: int, hi: int, widths: tuple[int, ...], out_lo: int, out_hi: int,
+                 clamp_sum: bool, channels: int = 16):
+        super().__init__()
+        self.lo, self.hi, self.channels = lo, hi, channels
+        self.out_lo, self.out_hi, self.clamp_sum = out_lo, out_hi, clamp_sum
+        self.mlp = MLPBank(channels, widths)
+        self.register_buffer("grid", torch.arange(lo, hi + 1, dtype=torch.float32),
+                             persistent=False)
+        self.register_buffer("row_offset",
+                             torch.arange(channels, dtype=torch.float32) * self.n - lo,
+                             persistent=False)
+
+    @property
+    def n(self) -> int:
+        return self.hi - self.lo + 1
+
+    def table_at(self, values: torch.Tensor) -> torch.Tensor:
+        """Table rows (C, len, out) for the given input values (same for every channel)."""
+        return int_table(self.mlp(values.unsqueeze(0).expand(self.channels, -1)))
+
+    def table(self, with_derivative: bool = False):
+        """Rows for the grid lo..hi: (C, N, out) [and the STE derivative (C, N, out)]."""
+        x = self.grid.unsqueeze(0).expand(self.channels, -1)
+        if not with_derivative:
+            return int_table(self.mlp(x))
+        h, d = self.mlp.grid_with_derivative(x)
+        t = int_table(h)
+        with torch.no_grad():
+            d = d * (torch.round(h) == t)          # the int8 clamp's gradient: 0 where it cuts
+        return t, d
+
+    def _finish(self, s: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        return round_add_clamp(s, g, self.out_lo, self.out_hi, PW_DIVISOR,
+                               (-128, 127) if self.clamp_sum else None)
+
+    def forward(self, g: torch.Tensor) -> torch.Tensor:
+        """g: (P, C) float values in lo..hi -> (P, out)."""
+        t, d = self.table(with_derivative=True)
+        c, n, o = t.shape
+        # row numbers computed in float (exact small integers), converted once to int32
+        idx = (g.detach() + self.row_offset).to(torch.int32)
+        s = lut_gather(g, t.reshape(c * n, o), d.reshape(c * n, o), idx)
+        return self._finish(s, g)
+
+    def per_pixel(self, g: torch.Tensor) -> torch.Tensor:
+        """The same stage with every MLP evaluated at every pixel (slow; a test oracle)."""
+        t = int_table(self.mlp(g.t()))                               # (C, P, out)
+        return self._finish(t.sum(0), g)
+
+
+def PW(lo: int, hi: int, channels: int = 16) -> PointTable:
+    return PointTable(lo, hi, (1, 64, 64, 16), lo, hi, clamp_sum=False, channels=channels)
+
+
+def UP(lo: int, hi: int, outputs: int = 16, channels: int = 16) -> PointTable:
+    return PointTable(lo, hi, (1, 64, 64, 64, 64, outputs), -128, 127, clamp_sum=True,
+                      channels=channels)
+
+
+# ----------------------------------------------------------------------------- geometry
+
+def reflect_index(n: int, pad: int, device=None) -> torch.Tensor:
+    """Source indices of numpy ``np.pad(a, (pad, 0), 'reflect')`` for a length-n axis
+    (periodic reflection with period 2(n-1); n = 1 repeats the only value)."""
+    p = torch.arange(-pad, n, device=device)
+    if n == 1:
+        return torch.zeros_like(p)
+    m = 2 * (n - 1)
+    q = torch.remainder(p, m)
+    return torch.where(q < n, q, m - q)
+
+
+def window_taps(x: torch.Tensor, pad: int = 2) -> torch.Tensor:
+    """x: (B, H, W) long -> (B*H*W, 9): the 3x3 window of every pixel, padded ``pad`` rows on
+    top and columns on the left with numpy-reflect semantics; tap k = 3i + j at (y-2+i, x-2+j)."""
+    b, h, w = x.shape
+    xp = x[:, reflect_index(h, pad, x.device)][:, :, reflect_index(w, pad, x.device)]
+    taps = [xp[:, i:i + h, j:j + w] for i in range(3) for j in range(3)]
+    return torch.stack(taps, dim=-1).reshape(-1, 9)

@@ -1,0 +1,293 @@
+"""The training loop: ``python -m tinylut.train --arch tinylut-s --task sr --scale 4 --data DIR...``
+
+* data: every image of the ``--data`` folders, each RGB channel a gray image, mod-cropped and
+  degraded once (MATLAB bicubic) into an in-memory HR/LR set; batches of random LR patches with
+  random rot90 and flips, drawn from a seeded numpy generator;
+* loss: MSE (0..1 units) of the integer output (sum of the four rotations) plus an L2 penalty
+  on the DDM scales; Adam, cosine decay of the learning rate from ``--lr`` to ``--lr-min`` over
+  ``--steps``;
+* validation: mean Y-PSNR (shave = scale) on ``--val`` (Set5) of the baked model file run by the
+  C engine (what ``tinylut eval`` reports), or by the torch integer forward, which is the same
+  function bit for bit (tests/test_train_parity.py), when the engine is not built;
+* checkpoints: ``RUN/last.pt`` holds model, optimizer, step, both random generators and the
+  history, so ``--resume`` continues exactly where the run stopped; ``--bake OUT`` writes the
+  model file.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data as D
+from .bake import bake
+from .evaluate import eval_sr
+from .nets import build_net
+from ..model import write_model
+
+
+DEFAULT_SCALE_L2 = 5e-5
+DEFAULT_EMA = 0.999
+
+
+def default_shared() -> Path:
+    env = os.environ.get("TINYLUT_SHARED")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m tinylut.train", description=__doc__.split("\n")[0])
+    p.add_argument("--arch", default="tinylut-s")
+    p.add_argument("--task", default="sr", choices=["sr"])
+    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--data", nargs="+", help="training image folders")
+    p.add_argument("--out", required=True, help="run folder (checkpoints, log)")
+    p.add_argument("--steps", type=int, default=40000, help="length of the cosine schedule")
+    p.add_argument("--stop-at", type=int, default=None,
+                   help="stop at this step (default: --steps); the schedule still spans --steps")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--patch", type=int, default=32, help="LR patch size")
+    p.add_argument("--lr", type=float, default=5e-3)
+    p.add_argument("--lr-min", type=float, default=5e-4)
+    p.add_argument("--scale-l2", type=float, default=None,
+                   help="weight of the L2 penalty on the DDM scales, times mean(a^2) "
+                        "(default 5e-5; on --resume: the run's value unless given)")
+    p.add_argument("--ema", type=float, default=None,
+                   help="decay of an exponential moving average of the weights, validated and "
+                        "saved beside them (default 0.999; 0: none; on --resume: the run's)")
+    p.add_argument("--bake-weights", choices=["ema", "last"], default="ema",
+                   help="which weights --bake writes (ema when the run keeps one)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--val", default=None, help="SR benchmark folder (HR, LR_bicubic/X4)")
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--ckpt-every", type=int, default=200)
+    p.add_argument("--export", default=None,
+                   help="also copy each checkpoint here (e.g. train_state/tinylut-s-x4/last.pt)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--init", default=None, help="start from this checkpoint's weights only")
+    p.add_argument("--bake", default=None, help="write the model file here at the end")
+    p.add_argument("--name", default=None, help="model name in the baked file")
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc to keep freed blocks instead of returning them to the OS (mmap threshold
+    32 MB, no trimming). Every step allocates and frees many 4-8 MB tensors; with the default
+    dynamic threshold each of them is a fresh mmap and page faults cost ~40% of a step."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 << 20)       # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1 << 31)        # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):    # not glibc: nothing to tune
+        pass
+
+
+def lr_at(step: int, args) -> float:
+    t = min(step, args.steps) / max(1, args.steps)
+    return args.lr_min + 0.5 * (args.lr - args.lr_min) * (1 + math.cos(math.pi * t))
+
+
+class Log:
+    def __init__(self, path: Path):
+        self.f = open(path, "a", buffering=1)
+
+    def __call__(self, msg: str, echo: bool = True) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())}Z {msg}"
+        self.f.write(line + "\n")
+        if echo:
+            print(line, file=sys.stderr, flush=True)
+
+
+def save_checkpoint(path: Path, net, opt, step, rng, history, wall, args, ema=None) -> None:
+    state = {"model": net.state_dict(), "opt": opt.state_dict(), "step": step,
+             "ema": None if ema is None else ema.state_dict(),
+             "np_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+             "history": history, "wall": wall,
+             "args": {k: v for k, v in vars(args).items()
+                      if k not in ("resume", "bake", "export", "no_progress", "threads")}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def validate(net, items, scale, threads: int = 1) -> tuple[float, int, str]:
+    """Mean Y-PSNR of the baked model: (psnr, table bytes, engine used).
+
+    The network is baked and the file's tables run through the C engine (``tinylut.Model``),
+    exactly what ``tinylut eval`` runs; without a built engine, the torch integer forward, which
+    is the same function bit for bit (tests/test_train_parity.py)."""
+    net.eval()
+    spec = bake(net)
+    try:
+        from .. import Model
+        model = Model(spec)
+        run, engine = (lambda img: model(img, threads=threads)), "C engine"
+    except Exception:  # noqa: BLE001 - no built core: fall back to the torch forward
+        run, engine = net.restore, "torch integer forward"
+    with torch.no_grad():
+        return eval_sr(run, items, scale), spec.table_bytes, engine
+
+
+def train(args) -> None:
+    torch.set_num_threads(args.threads)
+    keep_freed_memory()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = Log(out / "train.log")
+    ckpt_path = out / "last.pt"
+
+    state = None
+    if args.resume:
+        if not ckpt_path.exists():
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
+        state = load_checkpoint(ckpt_path)
+        saved = state["args"]
+        # the run's identity comes from the checkpoint; only the stop step may change
+        for k in ("arch", "task", "scale", "data", "steps", "batch", "patch", "lr", "lr_min",
+                  "seed"):
+            if k in saved:
+                setattr(args, k, saved[k])
+        if args.scale_l2 is None:
+            args.scale_l2 = saved.get("scale_l2")
+        if args.ema is None:
+            args.ema = saved.get("ema")
+    if args.scale_l2 is None:
+        args.scale_l2 = DEFAULT_SCALE_L2
+    if args.ema is None:
+        args.ema = DEFAULT_EMA
+    if not args.data:
+        raise SystemExit("--data is required")
+
+    torch.manual_seed(args.seed)
+    net = build_net(args.arch, args.task, args.scale)
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    rng = np.random.default_rng(args.seed)
+    step, history, wall = 0, [], 0.0
+    if state is not None:
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        rng.bit_generator.state = state["np_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, history, wall = state["step"], state["history"], state["wall"]
+        log(f"resumed from {ckpt_path} at step {step} ({wall / 3600:.2f} h trained)")
+    elif args.init:
+        net.load_state_dict(load_checkpoint(args.init)["model"])
+        log(f"weights initialised from {args.init}")
+    ema = None
+    if args.ema:
+        ema = copy.deepcopy(net)
+        if state is not None and state.get("ema") is not None:
+            ema.load_state_dict(state["ema"])
+        elif state is not None:
+            log(f"the checkpoint has no weight average: it starts from the step-{step} weights")
+        ema.requires_grad_(False)
+    params, ema_params = list(net.parameters()), \
+        (list(ema.parameters()) if ema is not None else [])
+    log("args " + json.dumps(vars(args)))
+
+    val_dir = Path(args.val) if args.val else default_shared() / "data/sr/Set5"
+    val_items = D.load_sr_set(val_dir, args.scale) if val_dir.exists() else []
+    if not val_items:
+        log(f"no validation set at {val_dir}: validation disabled")
+
+    stop = args.steps if args.stop_at is None else min(args.stop_at, args.steps)
+    if step < stop:
+        t0 = time.time()
+        pairs = D.build_pairs(args.data, args.scale, min_lr=args.patch)
+        log(f"{len(pairs)} training images (channels) from {args.data}, "
+            f"prepared in {time.time() - t0:.1f} s")
+
+    from tqdm import tqdm
+    bar = tqdm(total=stop, initial=step, disable=args.no_progress, dynamic_ncols=True,
+               mininterval=5)
+    psnr = history[-1][1] if history else float("nan")
+    psnr_ema = history[-1][4] if history and len(history[-1]) > 4 else float("nan")
+    loss_ema = None
+    t_last = time.time()
+    while step < stop:
+        lr_np, hr_np = D.sample_batch(pairs, rng, args.batch, args.patch)
+        x = torch.from_numpy(lr_np.astype(np.int64) - 128)
+        target = torch.from_numpy(hr_np.astype(np.float32) - 128)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args)
+        net.train()
+        y = net(x)
+        mse = torch.mean(((y - target) / 255.0) ** 2)
+        scales = torch.cat(net.ddm_scales())
+        loss = mse + args.scale_l2 * torch.mean(scales ** 2)
+        opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {step}: stopping "
+                                     f"(the last checkpoint is intact)")
+        loss.backward()
+        opt.step()
+        if ema is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(ema_params, params, 1.0 - args.ema)
+        step += 1
+        now = time.time()
+        wall += now - t_last
+        t_last = now
+        m = mse.item()
+        loss_ema = m if loss_ema is None else 0.98 * loss_ema + 0.02 * m
+        bar.update(1)
+        bar.set_postfix_str(f"loss {loss_ema:.3e} ({-10 * math.log10(loss_ema):.2f} dB) "
+                            f"val {psnr:.3f} ema {psnr_ema:.3f}", refresh=False)
+        if step % 50 == 0:
+            log(f"step {step} lr {lr_at(step, args):.2e} mse {loss_ema:.4e} "
+                f"scales {scales.min().item():.3f}..{scales.max().item():.3f} "
+                f"wall {wall:.0f}s", echo=False)
+        if val_items and (step % args.val_every == 0 or step == stop):
+            tv = time.time()
+            psnr, kb, engine = validate(net, val_items, args.scale, args.threads)
+            entry = (step, psnr, kb, wall)
+            msg = f"step {step} val {val_dir.name} Y-PSNR {psnr:.3f} dB, tables {kb} B"
+            if ema is not None:
+                psnr_ema, kb_ema, _ = validate(ema, val_items, args.scale, args.threads)
+                entry += (psnr_ema, kb_ema)
+                msg += f"; weight average {psnr_ema:.3f} dB, tables {kb_ema} B"
+            history.append(entry)
+            log(f"{msg} ({engine}, {time.time() - tv:.1f} s)")
+            t_last = time.time()
+        if step % args.ckpt_every == 0 or step == stop:
+            save_checkpoint(ckpt_path, net, opt, step, rng, history, wall, args, ema)
+            if args.export:
+                save_checkpoint(Path(args.export), net, opt, step, rng, history, wall, args, ema)
+            t_last = time.time()
+    bar.close()
+
+    if args.bake:
+        name = args.name or f"{args.arch}-{args.task}-x{args.scale}"
+        meta = {"trained_steps": step, "train_hours": round(wall / 3600, 3),
+                "data": [Path(d).name for d in args.data],
+                "schedule": f"adam cosine {args.lr}->{args.lr_min} over {args.steps} steps",
+                "batch": f"{args.batch}x{args.patch}x{args.patch} LR", "seed": args.seed}
+        use_ema = ema is not None and args.bake_weights == "ema"
+        meta["weights"] = f"moving average (decay {args.ema})" if use_ema else "last step"
+        if history and history[-1][0] == step:
+            meta["val_psnr_y"] = round(history[-1][4 if use_ema else 1], 3)
+        spec = bake(ema if use_ema else net, name=name, meta=meta)
+        write_model(spec, args.bake)
+        log(f"baked {args.bake}: {spec.table_bytes} B of tables, step {step}")
+
+
+def main(argv=None) -> None:
+    train(parse_args(argv))
