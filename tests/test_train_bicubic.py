@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from randmodels import need_shared
-from tinylut.train.data import imresize_down, load_sr_set, modcrop
+
+pytest.importorskip("torch")   # tinylut.train is the [train] extra; the data code lives beside it
+from tinylut.train.data import imresize_down, load_sr_set, modcrop  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["Set5", "Set14", "B100"])

@@ -29,6 +29,6 @@ else
     set -- --arch tinylut-s --task sr --scale 4 --steps 60000 --seed 0 --scale-l2 5e-5 \
         --data "$SHARED/data/train/T91" "$SHARED/data/train/BSD200" "$SHARED/data/train/BSD400"
 fi
-PYTHONPATH=$PWD nohup python -m tinylut.train --out "$RUN" --threads "$THREADS" \
+PYTHONPATH=$PWD nohup python -m tinylut.train --out "$RUN" --threads "$THREADS" ${STEPS:+--steps "$STEPS"} \
     --export "$KEEP" --no-progress "$@" >> "$RUN.out" 2>&1 &
 echo "training in the background: pid $!, log $RUN/train.log"

@@ -34,6 +34,7 @@ from .nets import build_net
 from ..model import write_model
 
 
+DEFAULT_STEPS = 40000
 DEFAULT_SCALE_L2 = 5e-5
 DEFAULT_EMA = 0.999
 
@@ -52,7 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--data", nargs="+", help="training image folders")
     p.add_argument("--out", required=True, help="run folder (checkpoints, log)")
-    p.add_argument("--steps", type=int, default=40000, help="length of the cosine schedule")
+    p.add_argument("--steps", type=int, default=None,
+                   help="length of the cosine schedule (default 40000; on --resume: the run's "
+                        "unless given, which reschedules the remaining steps)")
     p.add_argument("--stop-at", type=int, default=None,
                    help="stop at this step (default: --steps); the schedule still spans --steps")
     p.add_argument("--batch", type=int, default=16)
@@ -161,14 +164,17 @@ def train(args) -> None:
         state = load_checkpoint(ckpt_path)
         saved = state["args"]
         # the run's identity comes from the checkpoint; only the stop step may change
-        for k in ("arch", "task", "scale", "data", "steps", "batch", "patch", "lr", "lr_min",
-                  "seed"):
+        for k in ("arch", "task", "scale", "data", "batch", "patch", "lr", "lr_min", "seed"):
             if k in saved:
                 setattr(args, k, saved[k])
+        if args.steps is None:
+            args.steps = saved.get("steps")
         if args.scale_l2 is None:
             args.scale_l2 = saved.get("scale_l2")
         if args.ema is None:
             args.ema = saved.get("ema")
+    if args.steps is None:
+        args.steps = DEFAULT_STEPS
     if args.scale_l2 is None:
         args.scale_l2 = DEFAULT_SCALE_L2
     if args.ema is None:
