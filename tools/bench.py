@@ -15,7 +15,14 @@ The input is a natural image: the centre 320x180 crop of the first landscape B10
 (say so in any figure you quote). Speed targets are checked with this script, never with
 timed unit tests.
 
-    python tools/bench.py [--model M] [--runs 25] [--threads N] [--image PATH] [--json]
+With ``--torch`` it also times the PyTorch forward of TinyLUT-S the way the released code runs
+it: the float network evaluated per pixel (the MLPs on every pixel, the rotation ensemble), here
+``tinylut.train.TinyLUTS(...)(x, per_pixel=True)`` with the released weights from ``../shared``,
+one channel at a time (``--torch-runs`` runs, default 3: one run takes seconds). It needs the
+``tinylut[train]`` extra; the ratio is tinylut's 1-thread time against torch's with the same
+thread count.
+
+    python tools/bench.py [--model M] [--runs 25] [--threads N] [--image PATH] [--torch] [--json]
 """
 from __future__ import annotations
 
@@ -153,6 +160,32 @@ def run_bench(model, img: np.ndarray, runs: int, threads: int) -> dict:
     return res
 
 
+def run_torch_bench(img: np.ndarray, runs: int, threads: int) -> dict:
+    """Median ms of the per-pixel PyTorch forward of TinyLUT-S (released weights) on ``img``."""
+    import torch
+
+    from tinylut.train.nets import TinyLUTS, load_official_state
+    state_file = shared_dir() / "data" / "official" / "tinylut_s_x4" / "network_state.npz"
+    if not state_file.is_file():
+        raise SystemExit(f"bench --torch: no released network at {state_file}")
+    net = load_official_state(TinyLUTS(scale=SCALE), dict(np.load(state_file))).eval()
+    planes = [torch.from_numpy(np.ascontiguousarray(img[..., c]).astype(np.int64) - 128)[None]
+              for c in range(img.shape[2])]
+    res = {}
+    for n in sorted({1, threads}):
+        torch.set_num_threads(n)
+        times = []
+        with torch.no_grad():
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                out = [net(x, per_pixel=True) for x in planes]
+                times.append((time.perf_counter() - t0) * 1e3)
+        if tuple(out[0].shape[1:]) != (SIZE_IN[1] * SCALE, SIZE_IN[0] * SCALE):
+            raise RuntimeError(f"torch forward: output {tuple(out[0].shape)}")
+        res[str(n)] = statistics.median(times)
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", "-m", help="model name or .tlut file (default: the shipped "
@@ -161,10 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=all_threads(),
                     help=f"the 'all threads' count (default: {all_threads()})")
     ap.add_argument("--image", help="input image (cropped to 320x180 at its centre)")
+    ap.add_argument("--torch", action="store_true",
+                    help="also time the per-pixel PyTorch forward (needs tinylut[train])")
+    ap.add_argument("--torch-runs", type=int, default=3, help="timed torch runs (default 3)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
-    if args.runs < 1 or args.threads < 1:
-        ap.error("--runs and --threads must be >= 1")
+    if args.runs < 1 or args.threads < 1 or args.torch_runs < 1:
+        ap.error("--runs, --torch-runs and --threads must be >= 1")
 
     import cv2
     import PIL
@@ -173,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     model = load_bench_model(args.model)
     img, source = bench_image(args.image)
     res = run_bench(model, img, args.runs, args.threads)
+    if args.torch:
+        res["ms"]["torch"] = run_torch_bench(img, args.torch_runs, args.threads)
+        res["ratio"]["torch/tinylut"] = {c: res["ms"]["torch"][c] / res["ms"]["tinylut"][c]
+                                         for c in res["ms"]["torch"]}
     info = tinylut.info()
     res.update({"model": model.name, "table_bytes": model.spec.table_bytes,
                 "isa": info.get("isa"), "tinylut": info.get("version"),
@@ -197,10 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':<{width}}" + "".join(f"{h:>12}" for h in heads))
     labels = {"tinylut": f"tinylut ({res['isa']})", "opencv": "OpenCV INTER_CUBIC",
               "pillow": "Pillow BICUBIC"}
+    if "torch" in res["ms"]:
+        labels["torch"] = f"PyTorch per-pixel ({args.torch_runs} runs)"
     for key, label in labels.items():
         print(f"{label:<{width}}" + "".join(f"{res['ms'][key][c]:>12.2f}" for c in cols))
     for key, label in (("tinylut/opencv", "tinylut / OpenCV"),
-                       ("tinylut/pillow", "tinylut / Pillow")):
+                       ("tinylut/pillow", "tinylut / Pillow"),
+                       ("torch/tinylut", "PyTorch / tinylut")):
+        if key not in res["ratio"]:
+            continue
         print(f"{label:<{width}}" + "".join(f"{res['ratio'][key][c]:>11.2f}x" for c in cols))
     return 0
 
