@@ -16,12 +16,14 @@ def randomize(net, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for br in net.branches:
-            br.dw.weight.copy_(torch.rand(br.dw.weight.shape, generator=g) * 6 - 3)
-            for rq in (br.rq1, br.rq2):
-                s = torch.rand(rq.scale.shape, generator=g) * 2.8 - 1.4
+            blocks = list(br.blocks)
+            for dw in [br.dw] + [b.dw for b in blocks]:
+                dw.weight.copy_(torch.rand(dw.weight.shape, generator=g) * 6 - 3)
+            for scale in br.scales():
+                s = torch.rand(scale.shape, generator=g) * 2.8 - 1.4
                 s[torch.rand(s.shape, generator=g) < 0.2] = 1e-4
-                rq.scale.copy_(s)
-            for stage in (br.pw, br.up):
+                scale.copy_(s)
+            for stage in [br.pw, br.up] + [b.pw for b in blocks]:
                 for b in stage.mlp.biases:
                     b.copy_(torch.randn(b.shape, generator=g))
     return net
@@ -82,9 +84,16 @@ def test_grid_forward_and_gradients_equal_per_pixel_network(seed):
     net = TinyLUTS()
     if seed:
         randomize(net, seed)
-    gen = torch.Generator().manual_seed(100 + seed)
-    x = torch.randint(-128, 128, (2, 9, 9), generator=gen)
-    target = torch.randn(2, 36, 36, generator=gen) * 40
+    check_grid_equals_per_pixel(net, torch.Generator().manual_seed(100 + seed), 9,
+                                min_flowing=len(list(net.parameters())) - 2)
+
+
+def check_grid_equals_per_pixel(net, gen, size, min_flowing):
+    """The table-space forward and gradients of ``net`` equal its per-pixel MLP network on a
+    random (2, size, size) batch; at least ``min_flowing`` parameters get a gradient."""
+    x = torch.randint(-128, 128, (2, size, size), generator=gen)
+    s = net.scale
+    target = torch.randn(2, size * s, size * s, generator=gen) * 40
     results = []
     for per_pixel in (False, True):
         net.zero_grad()
@@ -100,7 +109,7 @@ def test_grid_forward_and_gradients_equal_per_pixel_network(seed):
         scale = want.abs().max().item()
         nonzero += scale > 0
         assert (got - want).abs().max().item() <= 1e-5 * max(scale, 1e-12), name
-    assert nonzero >= len(g_pix) - 2   # the gradients really flow everywhere
+    assert nonzero >= min_flowing   # the gradients really flow
 
 
 @pytest.mark.parametrize("wrange", [1.5, 6.0])     # 6.0: some products clamp at -128/127
