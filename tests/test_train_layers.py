@@ -26,6 +26,8 @@ def randomize(net, seed):
             for stage in [br.pw, br.up] + [b.pw for b in blocks]:
                 for b in stage.mlp.biases:
                     b.copy_(torch.randn(b.shape, generator=g))
+                last = stage.mlp.weights[-1]          # zero in a fresh F block
+                last.copy_(torch.randn(last.shape, generator=g) * (2 / last.shape[-1]) ** 0.5)
     return net
 
 

@@ -143,3 +143,14 @@ def test_unknown_architecture_or_scale():
         build_net("tinylut-x", "sr")
     with pytest.raises(ValueError, match="scale 1"):
         build_net("tinylut-s", "denoise", 4)
+
+
+def test_fresh_f_blocks_are_the_identity():
+    """A new F block passes its features through unchanged (DW taps and last PW layer zero,
+    scales 1), so an untrained F network starts from the TinyLUT-S function."""
+    torch.manual_seed(0)
+    net = build_net("tinylut-f", "denoise")
+    geom = ((2, 6, 5),)
+    f = torch.randint(-32, 32, (60, 16)).float()
+    for blk in net.branches[0].blocks:
+        assert torch.equal(blk(f, geom, per_pixel=False), f)

@@ -31,6 +31,7 @@ from .layers import DW, PW, UP, Requant
 SPLIT_BITS = 2
 BRANCHES = (("msb", -32, 31), ("lsb", 0, 3))
 ROTATIONS = {1: (0,), 2: (0, 2), 4: (0, 1, 2, 3)}
+BLOCK_SCALE_INIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,13 @@ def split(x: torch.Tensor, name: str) -> torch.Tensor:
 
 
 class Block(nn.Module):
-    """Requant -> DW (3x3 over the 16 features) -> Requant -> PW."""
+    """Requant -> DW (3x3 over the 16 features) -> Requant -> PW.
+
+    A block starts as the identity: its DW taps and the last layer of its PW MLPs are zero, so
+    both stages pass their residual through (and the scales start at 1). Started like the
+    first DW (taps 1, a box filter plus the residual: twice the input) and with random MLPs,
+    every block doubled the features and added noise of their size, and five blocks saturated
+    them: a pilot run stayed worse than its noisy input."""
 
     def __init__(self, lo: int, hi: int, channels: int, scale_init: float):
         super().__init__()
@@ -64,6 +71,9 @@ class Block(nn.Module):
         self.dw = FeatureDW(lo, hi, channels)
         self.rqp = Requant(lo, hi, channels, scale_init)
         self.pw = PW(lo, hi, channels)
+        with torch.no_grad():
+            self.dw.weight.zero_()
+            self.pw.mlp.weights[-1].zero_()
 
     def forward(self, f: torch.Tensor, geom, per_pixel: bool) -> torch.Tensor:
         g = self.rqp(self.dw(self.rqd(f), geom))
@@ -81,7 +91,10 @@ class LUTBranch(nn.Module):
         self.dw = DW(lo, hi, channels)
         self.rq1 = Requant(lo, hi, channels, scale_init)
         self.pw = PW(lo, hi, channels)
-        self.blocks = nn.ModuleList(Block(lo, hi, channels, scale_init) for _ in range(blocks))
+        # block scales start at 1 (no requantisation loss): ten requantisations at 0.8 would
+        # shrink the MSB features to a tenth, a handful of levels, before training starts
+        self.blocks = nn.ModuleList(Block(lo, hi, channels, BLOCK_SCALE_INIT)
+                                    for _ in range(blocks))
         self.rq2 = Requant(lo, hi, channels, scale_init)
         self.up = UP(lo, hi, outputs, channels, skip=up_skip)
 
