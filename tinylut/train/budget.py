@@ -13,59 +13,72 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..model import requant_segments
 from .bake import branch_stages
 from .dwfeat import FeatureDW
 
 
-def _stage_rows_bytes(stage, a: np.ndarray | None) -> int:
-    lo, hi = stage.lo, stage.hi
-    if a is None:                                 # the first DW: its split values, 9 taps
-        return 9 * (hi - lo + 1) * stage.channels
-    seg = requant_segments(a, lo, hi)
-    v = np.arange(lo, hi + 1, dtype=np.float32)
-    top = np.round(v * a[-1]).max()
-    rows = int(seg[-1, 0] + top - seg[-1, 1] + 1)
-    if isinstance(stage, FeatureDW):
-        return 9 * rows
-    return rows * stage.mlp.widths[-1]
+class _Layout:
+    """The byte count of a network's tables as a function of its DDM scales, vectorised:
+    per scaled stage, bytes = per_row * sum_c rows_c with
+    rows_c = rne(hi |a_c|) + rne(-lo |a_c|) + 1 (lo <= 0 <= hi: rne(v a) is monotone in v, so
+    its range over lo..hi is rne(lo a)..rne(hi a) for a >= 0 and mirrored for a < 0; float32
+    products, as ``requant_segments``), plus the fixed bytes of the first DW stages."""
 
+    def __init__(self, net):
+        self.fixed, self.scales, his, los, per_row = 0, [], [], [], []
+        for stage, scales in (p for br in net.branches for p in branch_stages(br)):
+            lo, hi = stage.lo, stage.hi
+            if scales is None:                     # the first DW: its split values, 9 taps
+                self.fixed += 9 * (hi - lo + 1) * stage.channels
+                continue
+            if lo > 0 or hi < 0:
+                raise ValueError(f"value range {lo}..{hi} does not contain 0")
+            n = scales.numel()
+            self.scales.append(scales)
+            his.append(np.full(n, hi, np.float32))
+            los.append(np.full(n, -lo, np.float32))
+            per_row.append(np.full(n, 9 if isinstance(stage, FeatureDW)
+                                   else stage.mlp.widths[-1], np.int64))
+        self.hi, self.lo = np.concatenate(his), np.concatenate(los)
+        self.per_row = np.concatenate(per_row)
 
-def _scaled(net) -> list[tuple[object, torch.Tensor | None]]:
-    return [pair for br in net.branches for pair in branch_stages(br)]
+    def abs_scales(self) -> np.ndarray:
+        return np.abs(torch.cat([s.detach().reshape(-1) for s in self.scales])
+                      .cpu().numpy().astype(np.float32))
+
+    def bytes(self, a: np.ndarray, cap: float | None = None) -> int:
+        if cap is not None:
+            a = np.minimum(a, np.float32(cap))
+        rows = np.round(self.hi * a) + np.round(self.lo * a) + 1
+        return self.fixed + int(np.dot(rows.astype(np.int64), self.per_row))
 
 
 def table_bytes(net, cap: float | None = None) -> int:
     """Bytes of the baked tables; with ``cap``: as if every |a_c| were at most cap."""
-    total = 0
-    for stage, scales in _scaled(net):
-        a = None
-        if scales is not None:
-            a = scales.detach().cpu().numpy().astype(np.float32).reshape(-1)
-            if cap is not None:
-                a = (np.sign(a) * np.minimum(np.abs(a), np.float32(cap))).astype(np.float32)
-        total += _stage_rows_bytes(stage, a)
-    return total
+    layout = _Layout(net)
+    return layout.bytes(layout.abs_scales(), cap)
 
 
 @torch.no_grad()
 def fit_budget(net, budget: int | None, iterations: int = 40) -> float | None:
     """Cap the scales so that the tables fit ``budget`` bytes; returns the cap, or None when
     they already fit (nothing changed). Raises ValueError if even all-zero scales do not fit."""
-    if budget is None or table_bytes(net) <= budget:
+    if budget is None:
         return None
-    if table_bytes(net, 0.0) > budget:
-        raise ValueError(f"the tables need {table_bytes(net, 0.0)} bytes even with every scale "
+    layout = _Layout(net)
+    a = layout.abs_scales()
+    if layout.bytes(a) <= budget:
+        return None
+    if layout.bytes(a, 0.0) > budget:
+        raise ValueError(f"the tables need {layout.bytes(a, 0.0)} bytes even with every scale "
                          f"at 0: a budget of {budget} is too small for this architecture")
-    lo = 0.0
-    hi = max(float(s.abs().max()) for _, s in _scaled(net) if s is not None)
+    lo, hi = 0.0, float(a.max())
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        if table_bytes(net, mid) <= budget:
+        if layout.bytes(a, mid) <= budget:
             lo = mid
         else:
             hi = mid
-    for _, s in _scaled(net):
-        if s is not None:
-            s.copy_(torch.sign(s) * torch.clamp(s.abs(), max=lo))
+    for s in layout.scales:
+        s.copy_(torch.sign(s) * torch.clamp(s.abs(), max=lo))
     return lo
