@@ -132,3 +132,18 @@ def test_dw_weight_gradient_equals_table_route(wrange):
             grads.append((out.detach(), dw.weight.grad.clone()))
         assert torch.equal(grads[0][0], grads[1][0])
         torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_row_sums_and_gathered_dot_for_any_output_width(outputs):
+    """The one-output shortcuts (bincount, plain gather) equal the dense formulas too."""
+    g = torch.Generator().manual_seed(outputs)
+    p, c, n = 300, 4, 6
+    idx = (torch.randint(0, n, (p, c), generator=g) + torch.arange(c) * n).to(torch.int32)
+    go = torch.randn(p, outputs, generator=g)
+    deriv = torch.randn(c * n, outputs, generator=g)
+    want_t = torch.zeros(c * n, outputs).index_add_(0, idx.reshape(-1).long(),
+                                                     go.repeat_interleave(c, 0))
+    want_g = (deriv[idx.long()] * go.unsqueeze(1)).sum(-1)
+    torch.testing.assert_close(segment_sum_rows(idx, go, c * n), want_t, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gathered_dot(idx, deriv, go), want_g, rtol=1e-5, atol=1e-5)
