@@ -70,7 +70,8 @@ def main() -> None:
             "batch": f"{args['batch']} x {args['patch']}x{args['patch']} "
                      f"{'LR' if task == 'sr' else 'noisy'} patches",
             "seed": args["seed"], "scale_l2": args.get("scale_l2"),
-            "init": "from scratch (kaiming MLPs, unit DW taps, scales 0.8)",
+            "init": f"weights of {args['init']}" if args.get("init") else
+                    "from scratch (kaiming MLPs, unit DW taps, scales 0.8; F blocks: identity)",
             "weights": f"moving average (decay {args.get('ema')})" if use_ema else "last step"}
     if task == "denoise":
         sigma = float(args["sigma"])

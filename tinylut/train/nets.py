@@ -113,9 +113,6 @@ class LUTBranch(nn.Module):
             [self.rq2.scale]
 
 
-SRBranch = LUTBranch   # the name of the first version
-
-
 class TinyLUT(nn.Module):
     """A TinyLUT network for ``task`` ("sr" at x``scale``, or "denoise" at scale 1)."""
 
