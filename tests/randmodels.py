@@ -55,10 +55,11 @@ def random_stage(rng, kind, cin, cout, in_lo, in_hi, out_lo, out_hi, *, requant=
 
 def random_model(seed: int, *, scale: int = 4, layout=(("dw", 16), ("pw", 16)),
                  branches=(("msb", 2), ("lsb", 2)), rotations: int = 4,
-                 divisors=None, residual: bool = True) -> ModelSpec:
+                 divisors=None, residual: bool = True, task: str | None = None) -> ModelSpec:
     """Branches of `layout` stages (kind, cout) plus a final PW to scale**2 outputs.
 
-    The default is the TinyLUT-S shape: DW 1->16, PW 16->16, UP 16->16."""
+    The default is the TinyLUT-S shape: DW 1->16, PW 16->16, UP 16->16. ``task`` defaults to
+    "denoise" at scale 1 (UP 16->1, no residual) and "sr" otherwise."""
     rng = np.random.default_rng(seed)
     out = []
     for bi, (split, bits) in enumerate(branches):
@@ -73,5 +74,7 @@ def random_model(seed: int, *, scale: int = 4, layout=(("dw", 16), ("pw", 16)),
                                        requant=si > 0, divisor=div, residual=residual))
             cin, in_lo, in_hi = cout, o_lo, o_hi
         out.append(Branch(name=f"{split}{bi}", split=split, bits=bits, stages=tuple(stages)))
-    return ModelSpec(name=f"random-{seed}", arch="random", task="sr", scale=scale,
+    if task is None:
+        task = "denoise" if scale == 1 else "sr"
+    return ModelSpec(name=f"random-{seed}", arch="random", task=task, scale=scale,
                      branches=tuple(out), rotations=rotations)

@@ -92,3 +92,68 @@ def test_restore_never_imports_torch(tmp_path):
             "tinylut.info(); "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------------- denoising
+
+@pytest.fixture(scope="module")
+def denoiser(tmp_path_factory):
+    """A random denoising model file (scale 1, UP 16->1) trained 'for' sigma 25."""
+    from tinylut.model import replace, write_model
+    path = tmp_path_factory.mktemp("dn") / "dn25.tlut"
+    write_model(replace(random_model(3, scale=1), meta={"sigma": 25}), path)
+    return path
+
+
+def test_denoiser_runs_at_scale_one(denoiser):
+    img = np.random.default_rng(4).integers(0, 256, (9, 7), dtype=np.uint8)
+    m = tinylut.load_model(denoiser)
+    assert (m.task, m.scale, m.sigma) == ("denoise", 1, 25.0)
+    out = tinylut.restore(img, model=str(denoiser), task="denoise", sigma=25)
+    assert out.shape == img.shape
+    np.testing.assert_array_equal(out, reference.restore(m.spec, img))
+    np.testing.assert_array_equal(tinylut.restore(img, model=m), out)     # task from the model
+    # colour: every channel on its own
+    rgb = np.random.default_rng(5).integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    out = tinylut.restore(rgb, model=m, task="denoise")
+    for c in range(3):
+        np.testing.assert_array_equal(out[..., c], m(rgb[..., c]))
+
+
+def test_shipped_denoiser_names_and_missing_models(monkeypatch):
+    img = np.zeros((4, 4), np.uint8)
+    shipped = set(tinylut.shipped_models())
+    for kw, name in [({"task": "denoise", "sigma": 25}, "tinylut-s-dn25"),
+                     ({"sigma": 15}, "tinylut-s-dn15"),
+                     ({"task": "denoise", "sigma": 50, "model": "tinylut-f"}, "tinylut-f-dn50"),
+                     ({"model": "tinylut-f"}, "tinylut-f-x4")]:
+        if name in shipped:
+            assert tinylut.resolve_model(kw.get("model"), kw.get("task"), kw.get("sigma")).name \
+                == name
+            continue
+        with pytest.raises(FileNotFoundError, match=name):
+            tinylut.restore(img, **kw)
+
+
+@pytest.mark.parametrize("kw, error, message", [
+    ({"task": "denoise"}, ValueError, "needs sigma"),
+    ({"task": "denoise", "sigma": 30}, ValueError, "sigma 30"),
+    ({"task": "denoise", "sigma": -5}, ValueError, "sigma"),
+    ({"task": "denoise", "sigma": "25"}, TypeError, "sigma"),
+    ({"task": "denoise", "sigma": 25, "model": 3}, TypeError, "model"),
+])
+def test_denoise_selection_errors(kw, error, message):
+    with pytest.raises(error, match=message):
+        tinylut.restore(np.zeros((4, 4), np.uint8), **kw)
+
+
+def test_wrong_task_or_sigma_for_the_model(model, denoiser):
+    img = np.zeros((5, 5), np.uint8)
+    with pytest.raises(ValueError, match="'sr' model, not 'denoise'"):
+        tinylut.restore(img, model=model, task="denoise")
+    with pytest.raises(ValueError, match="sigma is for denoising"):
+        tinylut.restore(img, model=model, sigma=25)
+    with pytest.raises(ValueError, match="'denoise' model, not 'sr'"):
+        tinylut.restore(img, model=str(denoiser), task="sr")
+    with pytest.raises(ValueError, match="trained for sigma 25, not 15"):
+        tinylut.restore(img, model=str(denoiser), sigma=15)

@@ -299,3 +299,113 @@ def test_eval_set5_official(official_dir, shared, tmp_path, capsys):
     assert res["psnr"] == pytest.approx(30.220, abs=0.002)
     assert res["ssim"] == pytest.approx(0.8535, abs=0.00005)
     assert all(math.isfinite(r["psnr"]) for r in res["images"])
+
+
+# ----------------------------------------------------------------------------- denoise
+
+@pytest.fixture(scope="module")
+def dn_model(tmp_path_factory):
+    """A random denoiser file (scale 1) whose meta says sigma 25."""
+    from randmodels import random_model
+    from tinylut.model import replace
+    spec = replace(random_model(2, scale=1), meta={"sigma": 25})
+    path = tmp_path_factory.mktemp("dn") / "dn.tlut"
+    write_model(spec, path)
+    return path, spec
+
+
+def make_clean_set(root: Path) -> dict[str, np.ndarray]:
+    root.mkdir(parents=True)
+    imgs = {"b": rand_img((13, 12), 11), "a": rand_img((20, 17), 12)}
+    for name, img in imgs.items():
+        write_image(root / f"{name}.png", img)
+    return imgs
+
+
+def test_eval_denoise_json(tmp_path, capsys, dn_model):
+    from tinylut.noise import eval_noisy
+    path, spec = dn_model
+    imgs = make_clean_set(tmp_path / "set")
+    for sigma in (None, 15):
+        extra = () if sigma is None else ("--sigma", sigma)
+        code, out, err = run(capsys, "eval", "--task", "denoise", "--model", path, "--data",
+                             tmp_path / "set", "--json", *extra)
+        assert code == 0, err
+        res = json.loads(out)
+        want_sigma = 25 if sigma is None else sigma          # default: the model's own level
+        assert res["sigma"] == want_sigma and res["task"] == "denoise" and res["n"] == 2
+        assert [r["name"] for r in res["images"]] == ["a", "b"]
+        for r in res["images"]:
+            clean = imgs[r["name"]]
+            noisy = eval_noisy(clean, want_sigma, r["name"])
+            assert r["psnr"] == pytest.approx(
+                metrics.psnr_gray(reference.restore(spec, noisy), clean), abs=1e-9)
+            assert -1 < r["ssim"] < 1
+        assert res["psnr"] == pytest.approx(np.mean([r["psnr"] for r in res["images"]]))
+
+
+def test_eval_denoise_noise_is_fixed_per_name(tmp_path, capsys, dn_model):
+    """Same name, same noise, whatever else is in the folder; another name, other noise."""
+    path, _ = dn_model
+    make_clean_set(tmp_path / "one")
+    (tmp_path / "two").mkdir()
+    write_image(tmp_path / "two" / "a.png", read_image(tmp_path / "one" / "a.png"))
+    write_image(tmp_path / "two" / "c.png", read_image(tmp_path / "one" / "a.png"))
+    res = []
+    for d in ("one", "two"):
+        code, out, err = run(capsys, "eval", "-m", path, "-d", tmp_path / d, "--json")
+        assert code == 0, err
+        res.append({r["name"]: r["psnr"] for r in json.loads(out)["images"]})
+    assert res[0]["a"] == res[1]["a"]
+    assert res[1]["c"] != res[1]["a"]
+
+
+def test_eval_denoise_table_and_rgb(tmp_path, capsys, dn_model):
+    path, spec = dn_model
+    make_clean_set(tmp_path / "set")
+    write_image(tmp_path / "set" / "rgb.png", rand_img((12, 14, 3), 13))
+    code, out, err = run(capsys, "eval", "-m", path, "-d", tmp_path / "set")
+    assert code == 0, err
+    assert "denoising at sigma 25" in out
+    assert sum(line.split()[0] in ("a", "b", "rgb") for line in out.splitlines()
+               if line.strip()) == 3
+
+
+def test_eval_denoise_errors(tmp_path, capsys, dn_model, random_model_path):
+    path, _ = dn_model
+    make_clean_set(tmp_path / "set")
+    d = tmp_path / "set"
+    assert_one_line_error(*run(capsys, "eval", "-m", random_model_path, "-d", d, "--task",
+                               "denoise"), "'sr' model, not 'denoise'")
+    assert_one_line_error(*run(capsys, "eval", "-m", path, "-d", d, "--task", "sr"),
+                          "'denoise' model, not 'sr'")
+    assert_one_line_error(*run(capsys, "eval", "-m", "tinylut-s", "-d", d, "--task", "denoise"),
+                          "needs sigma")
+    assert_one_line_error(*run(capsys, "eval", "-m", "tinylut-s", "-d", d, "--task", "denoise",
+                               "--sigma", 33), "no shipped denoiser for sigma 33")
+    if "tinylut-f-dn25" not in tinylut.shipped_models():
+        assert_one_line_error(*run(capsys, "eval", "-m", "tinylut-f", "-d", d, "--task",
+                                   "denoise", "--sigma", 25), "tinylut-f-dn25")
+    write_image(d / "alpha.png", rand_img((12, 12, 4), 3))
+    assert_one_line_error(*run(capsys, "eval", "-m", path, "-d", d), "alpha.png", "channels")
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(*run(capsys, "eval", "-m", path, "-d", tmp_path / "empty"),
+                          "no images")
+    with pytest.raises(SystemExit) as e:
+        main(["eval", "-m", str(path), "-d", str(d), "--sigma", "-3"])
+    assert e.value.code == 2
+
+
+def test_restore_denoise(tmp_path, capsys, dn_model):
+    path, spec = dn_model
+    img = rand_img((9, 10), 21)
+    write_image(tmp_path / "in.png", img)
+    code, _, err = run(capsys, "restore", tmp_path / "in.png", tmp_path / "out.png", "-m", path,
+                       "--sigma", 25)
+    assert code == 0, err
+    np.testing.assert_array_equal(read_image(tmp_path / "out.png"),
+                                  reference.restore(spec, img))
+    assert_one_line_error(*run(capsys, "restore", tmp_path / "in.png", tmp_path / "o2.png",
+                               "-m", path, "--sigma", 50), "trained for sigma 25")
+    code, out, err = run(capsys, "info", path)
+    assert code == 0 and "denoise" in out and "sigma" in out

@@ -16,14 +16,18 @@ def randomize(net, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for br in net.branches:
-            br.dw.weight.copy_(torch.rand(br.dw.weight.shape, generator=g) * 6 - 3)
-            for rq in (br.rq1, br.rq2):
-                s = torch.rand(rq.scale.shape, generator=g) * 2.8 - 1.4
+            blocks = list(br.blocks)
+            for dw in [br.dw] + [b.dw for b in blocks]:
+                dw.weight.copy_(torch.rand(dw.weight.shape, generator=g) * 6 - 3)
+            for scale in br.scales():
+                s = torch.rand(scale.shape, generator=g) * 2.8 - 1.4
                 s[torch.rand(s.shape, generator=g) < 0.2] = 1e-4
-                rq.scale.copy_(s)
-            for stage in (br.pw, br.up):
+                scale.copy_(s)
+            for stage in [br.pw, br.up] + [b.pw for b in blocks]:
                 for b in stage.mlp.biases:
                     b.copy_(torch.randn(b.shape, generator=g))
+                last = stage.mlp.weights[-1]          # zero in a fresh F block
+                last.copy_(torch.randn(last.shape, generator=g) * (2 / last.shape[-1]) ** 0.5)
     return net
 
 
@@ -82,9 +86,16 @@ def test_grid_forward_and_gradients_equal_per_pixel_network(seed):
     net = TinyLUTS()
     if seed:
         randomize(net, seed)
-    gen = torch.Generator().manual_seed(100 + seed)
-    x = torch.randint(-128, 128, (2, 9, 9), generator=gen)
-    target = torch.randn(2, 36, 36, generator=gen) * 40
+    check_grid_equals_per_pixel(net, torch.Generator().manual_seed(100 + seed), 9,
+                                min_flowing=len(list(net.parameters())) - 2)
+
+
+def check_grid_equals_per_pixel(net, gen, size, min_flowing):
+    """The table-space forward and gradients of ``net`` equal its per-pixel MLP network on a
+    random (2, size, size) batch; at least ``min_flowing`` parameters get a gradient."""
+    x = torch.randint(-128, 128, (2, size, size), generator=gen)
+    s = net.scale
+    target = torch.randn(2, size * s, size * s, generator=gen) * 40
     results = []
     for per_pixel in (False, True):
         net.zero_grad()
@@ -100,7 +111,7 @@ def test_grid_forward_and_gradients_equal_per_pixel_network(seed):
         scale = want.abs().max().item()
         nonzero += scale > 0
         assert (got - want).abs().max().item() <= 1e-5 * max(scale, 1e-12), name
-    assert nonzero >= len(g_pix) - 2   # the gradients really flow everywhere
+    assert nonzero >= min_flowing   # the gradients really flow
 
 
 @pytest.mark.parametrize("wrange", [1.5, 6.0])     # 6.0: some products clamp at -128/127
@@ -121,3 +132,18 @@ def test_dw_weight_gradient_equals_table_route(wrange):
             grads.append((out.detach(), dw.weight.grad.clone()))
         assert torch.equal(grads[0][0], grads[1][0])
         torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_row_sums_and_gathered_dot_for_any_output_width(outputs):
+    """The one-output shortcuts (bincount, plain gather) equal the dense formulas too."""
+    g = torch.Generator().manual_seed(outputs)
+    p, c, n = 300, 4, 6
+    idx = (torch.randint(0, n, (p, c), generator=g) + torch.arange(c) * n).to(torch.int32)
+    go = torch.randn(p, outputs, generator=g)
+    deriv = torch.randn(c * n, outputs, generator=g)
+    want_t = torch.zeros(c * n, outputs).index_add_(0, idx.reshape(-1).long(),
+                                                     go.repeat_interleave(c, 0))
+    want_g = (deriv[idx.long()] * go.unsqueeze(1)).sum(-1)
+    torch.testing.assert_close(segment_sum_rows(idx, go, c * n), want_t, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gathered_dot(idx, deriv, go), want_g, rtol=1e-5, atol=1e-5)

@@ -51,6 +51,15 @@ def test_official_network_bakes_to_released_tables():
 SHAPES = [(1, 1), (1, 6), (6, 1), (2, 5), (5, 2), (3, 3), (7, 4), (9, 11)]
 
 
+def parity_images(seed, shapes=SHAPES):
+    """Random gray images of odd sizes down to 1x1, two RGB ones, and two flat ones."""
+    rng = np.random.default_rng(seed)
+    images = [rng.integers(0, 256, s, dtype=np.uint8) for s in shapes]
+    return images + [rng.integers(0, 256, (5, 7, 3), dtype=np.uint8),
+                     rng.integers(0, 256, (1, 4, 3), dtype=np.uint8),
+                     np.full((4, 4), 0, np.uint8), np.full((3, 5), 255, np.uint8)]
+
+
 def engine_or_none(spec):
     if _Model is None:
         return None
@@ -68,12 +77,7 @@ def test_random_networks_bake_bit_exact(seed):
     net = randomize(TinyLUTS(), seed) if seed else TinyLUTS()
     spec = from_bytes(to_bytes(bake(net)))          # through the file format and back
     engine = engine_or_none(spec)
-    rng = np.random.default_rng(seed)
-    images = [rng.integers(0, 256, s, dtype=np.uint8) for s in SHAPES]
-    images += [rng.integers(0, 256, (5, 7, 3), dtype=np.uint8),
-               rng.integers(0, 256, (1, 4, 3), dtype=np.uint8),
-               np.full((4, 4), 0, np.uint8), np.full((3, 5), 255, np.uint8)]
-    for img in images:
+    for img in parity_images(seed):
         got = net.restore(img)
         want = reference.restore(spec, img)
         assert got.shape == want.shape

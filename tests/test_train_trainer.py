@@ -103,3 +103,52 @@ def test_resume_is_exact_and_bake_matches(folders, tmp_path):
     assert a["history"][-1][5] == spec.table_bytes
     log = (tmp_path / "split" / "train.log").read_text()
     assert "resumed from" in log and "val val Y-PSNR" in log
+
+
+def test_noisy_batches_are_seeded_and_rounded_like_the_test_noise(folders):
+    from tinylut.noise import add_noise
+    from tinylut.train.data import gray_set, load_gray_images, sample_noisy_batch
+    images = load_gray_images([str(folders / "train")], min_size=8)
+    assert len(images) == 3 and all(im.ndim == 2 and im.dtype == np.uint8 for im in images)
+    train = gray_set(images)
+    noisy, clean = sample_noisy_batch(train, np.random.default_rng(2), 4, 8, 25)
+    again = sample_noisy_batch(train, np.random.default_rng(2), 4, 8, 25)
+    np.testing.assert_array_equal(noisy, again[0])
+    np.testing.assert_array_equal(clean, again[1])
+    # the same draws: the patches first, then the noise of all of them at once
+    rng = np.random.default_rng(2)
+    patches, _ = sample_batch(train, rng, 4, 8)
+    np.testing.assert_array_equal(patches, clean)
+    np.testing.assert_array_equal(add_noise(patches, 25, rng), noisy)
+    assert noisy.dtype == np.uint8 and 15 < np.std(noisy.astype(float) - clean) < 35
+
+
+def test_denoise_run_bakes_a_denoiser(folders, tmp_path):
+    from tinylut.train.data import load_denoise_set
+    from tinylut.train.evaluate import eval_denoise
+    val = tmp_path / "val"
+    val.mkdir()
+    for i in range(2):
+        Image.fromarray(smooth_image(np.random.default_rng(10 + i), 12, 15, 1)).save(
+            val / f"v{i}.png")
+    out = tmp_path / "dn"
+    main(["--task", "denoise", "--sigma", "15", "--data", str(folders / "train"), "--out",
+          str(out), "--steps", "3", "--batch", "2", "--patch", "8", "--val", str(val),
+          "--val-every", "3", "--seed", "1", "--no-progress", "--bake", str(tmp_path / "d.tlut")])
+    spec = read_model(tmp_path / "d.tlut")
+    assert (spec.name, spec.task, spec.scale, spec.arch) == \
+        ("tinylut-s-dn15", "denoise", 1, "tinylut-s")
+    assert spec.meta["sigma"] == 15 and spec.meta["table_budget"] == 22000
+    assert spec.table_bytes <= 22000
+    state = torch.load(out / "last.pt", weights_only=False)
+    assert state["args"]["sigma"] == 15 and state["args"]["task"] == "denoise"
+    # the logged validation is the baked file's PSNR on the fixed-noise Set12-style folder
+    items = load_denoise_set(val, 15)
+    assert spec.meta["val_psnr"] == round(
+        eval_denoise(lambda im: reference.restore(spec, im), items), 3)
+
+
+def test_denoise_needs_sigma(folders, tmp_path):
+    with pytest.raises(SystemExit, match="sigma"):
+        main(["--task", "denoise", "--data", str(folders / "train"), "--out", str(tmp_path),
+              "--steps", "1", "--no-progress"])

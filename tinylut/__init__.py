@@ -2,11 +2,17 @@
 
     >>> import tinylut
     >>> big = tinylut.restore(image)            # uint8 HxW or HxWxC -> x4, default model
+    >>> clean = tinylut.restore(noisy, task="denoise", sigma=25)   # shipped tinylut-s-dn25
     >>> model = tinylut.load_model("path/to/model.tlut")
     >>> big = model(image, threads=2)
 
 Channels are restored independently with the same tables (as the paper does), so gray,
 gray+alpha, RGB and RGBA all work; an alpha channel goes through the model like any other channel.
+The denoisers are trained on gray images with Gaussian noise; a colour image is denoised channel
+by channel, which suits noise that is independent in each channel.
+
+Shipped model names (``tinylut.names``): ``tinylut-s-x4`` (x4 SR), ``tinylut-s-dn15/25/50``
+(gray denoisers for noise sigma 15, 25, 50 on 0..255), and the same with ``tinylut-f``.
 """
 from __future__ import annotations
 
@@ -18,12 +24,14 @@ import numpy as np
 
 from . import engine
 from .model import ModelFormatError, ModelSpec, read_model
+from .names import ARCHS, DEFAULT_ARCH, TASKS, model_name
+from .noise import SIGMAS
 
 __version__ = "0.1.0"
-__all__ = ["restore", "load_model", "info", "Model", "ModelFormatError", "shipped_models",
-           "DEFAULT_MODELS"]
+__all__ = ["restore", "load_model", "resolve_model", "info", "Model", "ModelFormatError",
+           "shipped_models", "DEFAULT_MODELS", "SIGMAS"]
 
-DEFAULT_MODELS = {"sr": "tinylut-s-x4"}
+DEFAULT_MODELS = {"sr": "tinylut-s-x4"}   # denoising: tinylut-s-dn<sigma>, see resolve_model
 MAX_SIDE = 1 << 20          # keeps every index of the C core inside int
 ALLOWED_CHANNELS = (1, 2, 3, 4)
 
@@ -71,6 +79,12 @@ class Model:
     task = property(lambda self: self.spec.task)
     scale = property(lambda self: self.spec.scale)
 
+    @property
+    def sigma(self) -> float | None:
+        """The noise level a denoiser was trained for (``meta.sigma`` of its file), or None."""
+        s = self.spec.meta.get("sigma")
+        return float(s) if isinstance(s, (int, float)) and not isinstance(s, bool) else None
+
     def __repr__(self) -> str:
         return (f"Model({self.name!r}, arch={self.arch!r}, task={self.task!r}, "
                 f"scale={self.scale}, table_bytes={self.spec.table_bytes})")
@@ -85,8 +99,9 @@ class Model:
         stages = [{"branch": b.name, "stage": i, "kind": st.kind, "cin": st.cin,
                    "cout": st.cout, "rows": int(st.table.shape[1]), "bytes": st.table_bytes}
                   for b in self.spec.branches for i, st in enumerate(b.stages)]
+        extra = {"sigma": self.spec.meta["sigma"]} if self.sigma is not None else {}
         return {"name": self.name, "arch": self.arch, "task": self.task, "scale": self.scale,
-                "rotations": self.spec.rotations, "stages": stages,
+                **extra, "rotations": self.spec.rotations, "stages": stages,
                 "table_bytes": self.spec.table_bytes, "source": self.source}
 
 
@@ -119,35 +134,91 @@ def load_model(model: Union[str, os.PathLike]) -> Model:
 _loaded: dict[str, Model] = {}
 
 
-def _model_for(model, task: str, sigma) -> Model:
+def _check_sigma(sigma) -> float:
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
+        raise TypeError(f"sigma must be a number (the noise level on 0..255), "
+                        f"got {type(sigma).__name__}")
+    if not np.isfinite(sigma) or not 0 < sigma <= 255:
+        raise ValueError(f"sigma must be a noise level in (0, 255], got {sigma}")
+    return float(sigma)
+
+
+def _shipped_name(arch: str, task: str, sigma) -> str:
+    if task == "sr":
+        return DEFAULT_MODELS["sr"] if arch == DEFAULT_ARCH else model_name(arch, "sr")
+    if sigma is None:
+        raise ValueError("task='denoise' needs sigma, the noise level of the image on 0..255 "
+                         f"(shipped denoisers: sigma {', '.join(map(str, SIGMAS))}), "
+                         "or model= a denoising model")
+    if sigma not in SIGMAS:
+        raise ValueError(f"no shipped denoiser for sigma {sigma:g}: the shipped noise levels "
+                         f"are {', '.join(map(str, SIGMAS))}; pick the nearest or pass model= "
+                         "a .tlut denoiser trained for your level")
+    return model_name(arch, "denoise", sigma=sigma)
+
+
+def resolve_model(model=None, task: str | None = None, sigma=None) -> Model:
+    """The Model that ``restore`` runs, checked against ``task`` and ``sigma``.
+
+    model: a Model, a .tlut path, a shipped model name, an architecture name ("tinylut-s",
+    "tinylut-f": its shipped model for the task and sigma) or None ("tinylut-s").
+    task: "sr" or "denoise"; None: the model's task (without a model: "denoise" if sigma is
+    given, else "sr").
+    sigma: the noise level (0..255) for denoising: picks the shipped denoiser
+    (``tinylut-s-dn25`` for 25; only 15, 25 and 50 ship) and is checked against the model's
+    ``meta.sigma`` when it has one. ValueError for an unknown task or sigma, sigma with a
+    super-resolution model, or a model of another task; FileNotFoundError naming the model
+    when it is not shipped (yet)."""
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
+    if sigma is not None:
+        sigma = _check_sigma(sigma)
+    if model is None or (isinstance(model, str) and model in ARCHS):
+        want = task or ("denoise" if sigma is not None else "sr")
+        name = _shipped_name(model or DEFAULT_ARCH, want, sigma)
+        if name not in _loaded and _shipped_path(name) is None:
+            what = "x4 super-resolution" if want == "sr" else f"denoising at sigma {sigma:g}"
+            raise FileNotFoundError(
+                f"the shipped model {name!r} ({what}) is not in this build of tinylut yet "
+                f"(shipped: {', '.join(shipped_models()) or 'none'}); "
+                "give a .tlut file as the model")
+        model = name
     if isinstance(model, Model):
-        return model
-    if model is None:
-        if task not in DEFAULT_MODELS:
-            raise ValueError(f"no shipped model for task {task!r}")
-        model = DEFAULT_MODELS[task]
-    key = os.fspath(model) if isinstance(model, (str, os.PathLike)) else None
-    if key is None:
+        m = model
+    elif isinstance(model, (str, os.PathLike)):
+        key = os.fspath(model)
+        if key not in _loaded:
+            _loaded[key] = load_model(model)
+        m = _loaded[key]
+    else:
         raise TypeError(f"model must be a Model, a name or a path, got {type(model).__name__}")
-    if key not in _loaded:
-        _loaded[key] = load_model(model)
-    return _loaded[key]
+    if task is not None and m.task != task:
+        raise ValueError(f"model {m.name!r} is a {m.task!r} model, not {task!r}")
+    if sigma is not None:
+        if m.task != "denoise":
+            raise ValueError(f"sigma is for denoising; model {m.name!r} is a {m.task!r} model")
+        if m.sigma is not None and m.sigma != sigma:
+            raise ValueError(f"model {m.name!r} was trained for sigma {m.sigma:g}, not "
+                             f"{sigma:g}; pass the matching model or leave sigma out")
+    return m
 
 
-def restore(image: np.ndarray, model=None, *, task: str = "sr", sigma=None,
+def restore(image: np.ndarray, model=None, *, task: str | None = None, sigma=None,
             threads: int | None = None, isa: str | None = None) -> np.ndarray:
-    """Restore a uint8 image (H, W) or (H, W, C) with C in 1, 3, 4; returns uint8.
+    """Restore a uint8 image (H, W) or (H, W, C) with C in 1..4; returns uint8.
 
-    model: a Model, a shipped model name or a .tlut path (default: the shipped model of task).
+    model: a Model, a shipped model name, an architecture ("tinylut-s", "tinylut-f") or a
+    .tlut path (default: the shipped tinylut-s model of the task; see ``resolve_model``).
+    task: "sr" (x4 super-resolution) or "denoise" (same size); default: the model's task, or
+    "sr" without a model.
+    sigma: denoising only: the noise level on 0..255, which picks the shipped denoiser
+    (``restore(img, task="denoise", sigma=25)`` runs tinylut-s-dn25; 15, 25 and 50 ship).
+    Channels are processed independently (RGB noise: each channel denoised on its own).
     threads: worker threads (default: all cores); the output is the same for every count.
     isa: force an instruction-set path ("scalar", "neon", "sse41", "avx2"); default: the
     fastest available, or $TINYLUT_ISA."""
-    if task not in ("sr", "denoise"):
-        raise ValueError(f"task must be 'sr' or 'denoise', got {task!r}")
     check_image(image)
-    m = _model_for(model, task, sigma)
-    if m.task != task and model is None:
-        raise ValueError(f"model {m.name!r} is for task {m.task!r}, not {task!r}")
+    m = resolve_model(model, task, sigma)
     return m(image, threads=threads, isa=isa)
 
 

@@ -5,9 +5,9 @@ image, bad model file, wrong sizes) print one line ``tinylut: error: ...`` on st
 with status 2; set ``TINYLUT_DEBUG=1`` to get the traceback instead.
 
 Tasks: every command that runs a model goes through the ``TASKS`` table below (how ``eval``
-finds its image pairs and scores an output, which extra options a task takes). Only ``sr``
-exists today; a denoising task adds an entry there and its options (``--sigma``) in
-``_add_task_options``.
+finds its image pairs and scores an output): ``sr`` (x4 super-resolution, the SR papers'
+protocol) and ``denoise`` (gray Gaussian denoising: ``--sigma``; the noise of ``eval`` is
+``tinylut.noise.eval_noisy``, fixed per image name).
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ import tinylut
 from . import metrics
 from .imageio import ImageError, is_image_file, read_image, write_image
 from .model import ModelFormatError
+from .names import ARCHS
+from .noise import SIGMAS, eval_noisy
 
 PROG = "tinylut"
 
@@ -41,11 +43,19 @@ def load_model(name_or_path: str):
     return tinylut.load_model(name_or_path)
 
 
-def run_model(model, image: np.ndarray, args: argparse.Namespace) -> np.ndarray:
-    """Restore one image with the options of the command line (task, threads).
+def pick_model(args: argparse.Namespace, check_sigma: bool = True):
+    """The model of ``--model`` (a path, a shipped name, an architecture, or None: the shipped
+    tinylut-s) for ``--task`` and ``--sigma`` (tinylut.resolve_model). ``check_sigma`` False:
+    a model given by path or name is not checked against --sigma (eval may test a denoiser at
+    another noise level than its own)."""
+    by_arch = args.model is None or args.model in ARCHS
+    sigma = args.sigma if check_sigma or by_arch else None
+    return tinylut.resolve_model(args.model, args.task, sigma)
 
-    ``model`` None means the shipped model of the task."""
-    return tinylut.restore(image, model, task=args.task, threads=args.threads)
+
+def run_model(model, image: np.ndarray, args: argparse.Namespace) -> np.ndarray:
+    """Restore one image with the options of the command line (threads)."""
+    return tinylut.restore(image, model, threads=args.threads)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -106,25 +116,71 @@ def _sr_score(out: np.ndarray, target: np.ndarray, model) -> dict[str, float]:
     return {"psnr": p, "ssim": s}
 
 
+def _dn_items(data: str, model, args: argparse.Namespace) -> list[EvalItem]:
+    """Every image of DATA is a clean image; the input is its noisy version."""
+    names = _list_images(data)
+    if not names:
+        raise CLIError(f"{data}: no images")
+    return [EvalItem(os.path.splitext(f)[0], os.path.join(data, f), os.path.join(data, f))
+            for f in names]
+
+
+def _dn_input(item: EvalItem, args: argparse.Namespace) -> np.ndarray:
+    """The clean image with the fixed noise of its name at --sigma (tinylut.noise)."""
+    clean = read_image(item.target)
+    if clean.ndim == 3 and clean.shape[2] != 3:
+        raise CLIError(f"{item.target}: denoising is scored on gray or RGB images, this one has "
+                       f"{clean.shape[2]} channels")
+    return eval_noisy(clean, args.sigma, item.name)
+
+
+def _dn_score(out: np.ndarray, target: np.ndarray, model) -> dict[str, float]:
+    """PSNR over the whole image (every channel); SSIM (11x11 Gaussian, 'valid') on each
+    channel, averaged."""
+    chans = [target] if target.ndim == 2 else [target[..., c] for c in range(target.shape[2])]
+    outs = [out] if out.ndim == 2 else [out[..., c] for c in range(out.shape[2])]
+    return {"psnr": metrics.psnr(out, target),
+            "ssim": float(np.mean([metrics.ssim(o, t) for o, t in zip(outs, chans)]))}
+
+
 TASKS: dict[str, Task] = {
     "sr": Task("sr", "x{scale} super-resolution", _sr_items,
                lambda item, args: read_image(item.input), _sr_score,
                (("psnr", "{:8.3f}"), ("ssim", "{:8.4f}"))),
+    "denoise": Task("denoise", "denoising at sigma {sigma:g}", _dn_items, _dn_input, _dn_score,
+                    (("psnr", "{:8.3f}"), ("ssim", "{:8.4f}"))),
 }
+
+
+def _sigma(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a noise level, got {s!r}") from None
+    if not 0 < v <= 255 or not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"sigma must be in (0, 255], got {s}")
+    return v
 
 
 def _add_task_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", choices=sorted(TASKS), default=None,
                    help="what to do (default: the model's task)")
+    p.add_argument("--sigma", type=_sigma, default=None, metavar="S",
+                   help="denoise: the noise level on 0..255; picks the shipped denoiser "
+                        f"(levels {', '.join(map(str, SIGMAS))}) when --model is tinylut-s, "
+                        "tinylut-f or left out")
 
 
 def _resolve_task(args: argparse.Namespace, model) -> Task:
-    task = args.task or (model.task if model is not None else "sr")
-    if task not in TASKS:
-        raise CLIError(f"task {task!r} is not supported by this command yet")
-    if model is not None and model.task != task:
+    task = args.task or model.task
+    if model.task != task:
         raise CLIError(f"model {model.name!r} is a {model.task!r} model, not {task!r}")
     args.task = task
+    if task == "denoise" and args.sigma is None:
+        if model.sigma is None:
+            raise CLIError(f"model {model.name!r} does not say which noise level it is for: "
+                           "give --sigma")
+        args.sigma = model.sigma
     return TASKS[task]
 
 
@@ -155,7 +211,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     src, dst = args.input, args.output
     if not os.path.exists(src):
         raise CLIError(f"{src}: no such file or folder")
-    model = load_model(args.model) if args.model else None
+    model = pick_model(args)
     _resolve_task(args, model)
 
     if os.path.isdir(src):
@@ -209,13 +265,15 @@ def evaluate(model, data: str, args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {k: float(np.mean([r[k] for r in rows])) for k in keys}
     result.update({"n": len(rows), "images": rows, "model": model.name, "task": task.name,
                    "scale": model.scale, "data": os.path.abspath(data)})
+    if task.name == "denoise":
+        result["sigma"] = args.sigma
     return result
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.data):
         raise CLIError(f"{args.data}: no such folder")
-    model = load_model(args.model)
+    model = pick_model(args, check_sigma=False)
     result = evaluate(model, args.data, args)
     task = TASKS[result["task"]]
     if args.json:
@@ -231,7 +289,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 0
     width = max(8, *(len(r["name"]) for r in result["images"]))
     head = f"{'image':<{width}}" + "".join(f"{k.upper():>9}" for k, _ in task.columns)
-    desc = task.describe.format(scale=model.scale)
+    desc = task.describe.format(scale=model.scale, sigma=args.sigma or 0)
     print(f"{model.name} ({model.arch}, {desc}) on {args.data}: {result['n']} images")
     print(head)
     print("-" * len(head))
@@ -261,7 +319,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, default=str))
         return 0
-    for k in ("name", "arch", "task", "scale", "rotations", "source"):
+    for k in ("name", "arch", "task", "scale", "sigma", "rotations", "source"):
         if k in info:
             print(f"{k:<12}{info[k]}")
     cols = ("branch", "stage", "kind", "cin", "cout", "rows", "bytes")
@@ -314,7 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("input", metavar="IN", help="image file or folder of images")
     r.add_argument("output", metavar="OUT", help="output image file or folder")
     r.add_argument("--model", "-m", metavar="M",
-                   help="model name or .tlut file (default: the shipped model of the task)")
+                   help="model name, architecture (tinylut-s, tinylut-f) or .tlut file "
+                        "(default: the shipped tinylut-s model of the task)")
     _add_task_options(r)
     r.add_argument("--threads", type=_threads, default=None, metavar="N",
                    help="worker threads (default: all cores)")
@@ -322,11 +381,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_restore)
 
     e = sub.add_parser("eval", help="PSNR/SSIM of a model on a benchmark folder",
-                       description="Evaluate a model in the papers' protocol (Y channel, "
-                       "HR mod-cropped, PSNR shaving `scale` pixels, SSIM 11x11 Gaussian). "
-                       "DIR holds HR/ and LR_bicubic/X<scale>/ with the same file names.")
+                       description="Evaluate a model in the papers' protocol. sr: DIR holds HR/ "
+                       "and LR_bicubic/X<scale>/ with the same file names; Y channel, HR "
+                       "mod-cropped, PSNR shaving `scale` pixels, SSIM 11x11 Gaussian. denoise: "
+                       "DIR holds clean gray images; each gets noisy = clip(round(clean + "
+                       "sigma * N(0,1)), 0, 255), N drawn by numpy.random.default_rng(seed) "
+                       "with seed = the first 8 bytes (little-endian) of the SHA-256 of the "
+                       "file name without extension, the same N for every sigma; PSNR and "
+                       "SSIM over the whole image.")
     e.add_argument("--model", "-m", metavar="M", required=True,
-                   help="model name or .tlut file")
+                   help="model name, architecture (tinylut-s, tinylut-f: the shipped model "
+                        "of --task and --sigma) or .tlut file")
     e.add_argument("--data", "-d", metavar="DIR", required=True, help="benchmark folder")
     _add_task_options(e)
     e.add_argument("--json", action="store_true",

@@ -2,10 +2,13 @@
 """Bake a training checkpoint into a tinylut model file and score the file.
 
     python tools/train_bake.py train_state/tinylut-s-x4/last.pt tinylut/models/tinylut-s-x4.tlut
+    python tools/train_bake.py train_state/tinylut-s-dn25/last.pt tinylut/models/tinylut-s-dn25.tlut --name tinylut-s-dn25
 
-Scores (Y-PSNR, shave 4, HR mod-cropped, the benchmark LR files) are measured on the baked
-file through the C engine (``tinylut.Model``) when it is built, else the numpy reference, and
-are written into the file's meta together with the training state they come from."""
+Scores are measured on the baked file through the C engine (``tinylut.Model``) when it is
+built, else the numpy reference, and are written into the file's meta together with the
+training state they come from: SR: Y-PSNR (shave = scale, HR mod-cropped, the benchmark LR
+files) on Set5, Set14, B100; denoising: PSNR on Set12 and BSD68 with the fixed noise of
+``tinylut eval --task denoise`` at the run's sigma."""
 from __future__ import annotations
 
 import argparse
@@ -20,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from tinylut.model import read_model, to_bytes, write_model, replace  # noqa: E402
+from tinylut.names import model_name  # noqa: E402
 from tinylut.train.bake import bake  # noqa: E402
-from tinylut.train.data import load_sr_set  # noqa: E402
-from tinylut.train.evaluate import eval_sr  # noqa: E402
+from tinylut.train.data import load_denoise_set, load_sr_set  # noqa: E402
+from tinylut.train.evaluate import eval_denoise, eval_sr  # noqa: E402
 from tinylut.train.nets import build_net  # noqa: E402
 from tinylut.train.trainer import default_shared, load_checkpoint  # noqa: E402
 
@@ -42,8 +46,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint")
     ap.add_argument("out")
-    ap.add_argument("--sets", nargs="*", default=["Set5", "Set14", "B100"])
-    ap.add_argument("--name", default="tinylut-s-x4")
+    ap.add_argument("--sets", nargs="*", default=None,
+                    help="default: Set5 Set14 B100 (sr), Set12 BSD68 (denoise)")
+    ap.add_argument("--name", default=None, help="model name (default: from the run)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--weights", choices=["ema", "last"], default="ema",
                     help="the weight average (when the checkpoint has one) or the last step's")
@@ -52,7 +57,8 @@ def main() -> None:
 
     state = load_checkpoint(a.checkpoint)
     args = state["args"]
-    net = build_net(args["arch"], args["task"], args["scale"])
+    task = args.get("task", "sr")
+    net = build_net(args["arch"], task, args["scale"])
     use_ema = a.weights == "ema" and state.get("ema") is not None
     net.load_state_dict(state["ema"] if use_ema else state["model"])
     meta = {"trained_steps": state["step"], "train_hours": round(state["wall"] / 3600, 3),
@@ -61,22 +67,37 @@ def main() -> None:
                         if state["step"] < args["steps"] else
                         f"adam cosine {args['lr']}->{args['lr_min']} over {args['steps']} steps",
             "data": [Path(d).name for d in args["data"]],
-            "batch": f"{args['batch']} x {args['patch']}x{args['patch']} LR patches",
+            "batch": f"{args['batch']} x {args['patch']}x{args['patch']} "
+                     f"{'LR' if task == 'sr' else 'noisy'} patches",
             "seed": args["seed"], "scale_l2": args.get("scale_l2"),
-            "init": "from scratch (kaiming MLPs, unit DW taps, scales 0.8)",
+            "init": f"weights of {args['init']}" if args.get("init") else
+                    "from scratch (kaiming MLPs, unit DW taps, scales 0.8; F blocks: identity)",
             "weights": f"moving average (decay {args.get('ema')})" if use_ema else "last step"}
-    spec = bake(net, name=a.name, meta=meta)
+    if task == "denoise":
+        sigma = float(args["sigma"])
+        meta["sigma"] = int(sigma) if sigma.is_integer() else sigma
+    if args.get("table_budget"):
+        meta["table_budget"] = args["table_budget"]
+    name = a.name or model_name(args["arch"], task, scale=args["scale"], sigma=args.get("sigma"))
+    spec = bake(net, name=name, meta=meta)
     run, engine = runner(spec)
     scores = {}
-    for s in a.sets:
-        folder = default_shared() / "data" / "sr" / s
+    sets = a.sets if a.sets is not None else (["Set5", "Set14", "B100"] if task == "sr"
+                                              else ["Set12", "BSD68"])
+    for s in sets:
+        folder = default_shared() / "data" / ("sr" if task == "sr" else "denoise") / s
         if not folder.exists():
             print(f"{folder} missing: {s} not scored", file=sys.stderr)
             continue
         t = time.time()
-        scores[s] = round(eval_sr(run, load_sr_set(folder, args["scale"]), args["scale"]), 3)
-        print(f"{s}: Y-PSNR {scores[s]:.3f} dB ({engine}, {time.time() - t:.1f} s)")
-    spec = replace(spec, meta={**meta, "psnr_y": scores, "scored_with": engine})
+        if task == "sr":
+            scores[s] = round(eval_sr(run, load_sr_set(folder, args["scale"]), args["scale"]), 3)
+        else:
+            scores[s] = round(eval_denoise(run, load_denoise_set(folder, sigma)), 3)
+        print(f"{s}: {'Y-' if task == 'sr' else ''}PSNR {scores[s]:.3f} dB "
+              f"({engine}, {time.time() - t:.1f} s)")
+    key = "psnr_y" if task == "sr" else "psnr"
+    spec = replace(spec, meta={**meta, key: scores, "scored_with": engine})
     write_model(spec, a.out)
     back = read_model(a.out)
     assert to_bytes(back) == to_bytes(spec)

@@ -8,5 +8,5 @@ import os as _os
 # Only effective if torch is not imported yet.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .nets import TinyLUTS, build_net, load_official_state  # noqa: E402,F401
+from .nets import TinyLUT, TinyLUTS, build_net, load_official_state  # noqa: E402,F401
 from .bake import bake, bake_to_file  # noqa: E402,F401

@@ -18,8 +18,9 @@ import torch
 
 from ..model import (Branch, ModelSpec, Stage, identity_segments, requant_map,
                      requant_segments, validate, write_model)
+from .dwfeat import FeatureDW
 from .layers import PointTable
-from .nets import SPLIT_BITS, TinyLUTS
+from .nets import SPLIT_BITS, TinyLUT
 
 
 def _int8(t: torch.Tensor) -> np.ndarray:
@@ -29,50 +30,74 @@ def _int8(t: torch.Tensor) -> np.ndarray:
     return a.astype(np.int8)
 
 
-def _point_stage(stage: PointTable, scales: torch.Tensor) -> Stage:
-    lo, hi = stage.lo, stage.hi
+def _rows_at(stage, values: np.ndarray) -> np.ndarray:
+    """int8 (C, len, taps, width): every channel's table rows at the given input values."""
+    v = torch.as_tensor(values, dtype=torch.float32)
+    if isinstance(stage, PointTable):
+        return _int8(stage.table_at(v))[:, :, None, :]
+    if isinstance(stage, FeatureDW):
+        return _int8(stage.table_at(v)).transpose(2, 1, 0)[..., None]
+    raise TypeError(f"cannot bake a {type(stage).__name__}")
+
+
+def _segmented_stage(stage, scales: torch.Tensor) -> Stage:
+    """A table stage read through DDM scales: per channel, rows for rne(v * a_c) over the
+    whole input range before the clamp (the released layout)."""
+    lo, hi, channels = stage.lo, stage.hi, stage.channels
     a = scales.detach().cpu().numpy().astype(np.float32).reshape(-1)
     seg = requant_segments(a, lo, hi)
-    grid = _int8(stage.table())                                      # (C, N, out)
+    grid = _rows_at(stage, np.arange(lo, hi + 1))                  # (C, N, taps, width)
     rows = []
-    for c in range(stage.channels):
+    for c in range(channels):
         m = int(seg[c, 1])
         values = np.round(np.arange(lo, hi + 1, dtype=np.float32) * a[c]).astype(np.int64)
-        top = int(values.max())
-        vals = np.arange(m, top + 1)
-        block = np.empty((vals.size, grid.shape[2]), np.int8)
+        vals = np.arange(m, int(values.max()) + 1)
+        block = np.empty((vals.size,) + grid.shape[2:], np.int8)
         inside = (vals >= lo) & (vals <= hi)
         block[inside] = grid[c, vals[inside] - lo]
         if (~inside).any():
-            extra = stage.table_at(torch.as_tensor(vals[~inside], dtype=torch.float32))
-            block[~inside] = _int8(extra[c])
+            block[~inside] = _rows_at(stage, vals[~inside])[c]
         if int(seg[c, 0]) != sum(len(r) for r in rows):
             raise AssertionError("segment layout mismatch")
         rows.append(block)
-    table = np.concatenate(rows)[None]
-    return Stage(kind="pw", cin=stage.channels, cout=grid.shape[2], divisor=16, residual=True,
-                 out_lo=stage.out_lo, out_hi=stage.out_hi, table=table,
+    table = np.ascontiguousarray(np.concatenate(rows).transpose(1, 0, 2))  # (taps, rows, w)
+    if isinstance(stage, FeatureDW):
+        kind, cout, divisor, residual = "dw", channels, 9, True
+        out_lo, out_hi = lo, hi
+    else:
+        kind, cout, divisor, residual = "pw", table.shape[2], 16, stage.residual
+        out_lo, out_hi = stage.out_lo, stage.out_hi
+    return Stage(kind=kind, cin=channels, cout=cout, divisor=divisor, residual=residual,
+                 out_lo=out_lo, out_hi=out_hi, table=table,
                  gmap=requant_map(a, lo, hi, lo, hi), seg=seg, scales=a)
 
 
+def branch_stages(br) -> list[tuple[object, torch.Tensor | None]]:
+    """The table stages of a branch in order, each with the DDM scales that feed it (None for
+    the first DW, which reads the split pixels unchanged)."""
+    out = [(br.dw, None), (br.pw, br.rq1.scale)]
+    for blk in br.blocks:
+        out += [(blk.dw, blk.rqd.scale), (blk.pw, blk.rqp.scale)]
+    return out + [(br.up, br.rq2.scale)]
+
+
 @torch.no_grad()
-def bake(net: TinyLUTS, name: str = "tinylut-s-x4", meta: dict | None = None) -> ModelSpec:
+def bake(net: TinyLUT, name: str = "tinylut-s-x4", meta: dict | None = None) -> ModelSpec:
     branches = []
     for br in net.branches:
         lo, hi = br.lo, br.hi
         gmap, seg = identity_segments(1, lo, hi)
-        dw = Stage(kind="dw", cin=1, cout=br.dw.channels, divisor=9, residual=True,
-                   out_lo=lo, out_hi=hi, table=_int8(br.dw.table()), gmap=gmap, seg=seg)
-        pw = _point_stage(br.pw, br.rq1.scale)
-        up = _point_stage(br.up, br.rq2.scale)
+        stages = [Stage(kind="dw", cin=1, cout=br.dw.channels, divisor=9, residual=True,
+                        out_lo=lo, out_hi=hi, table=_int8(br.dw.table()), gmap=gmap, seg=seg)]
+        stages += [_segmented_stage(st, a) for st, a in branch_stages(br)[1:]]
         branches.append(Branch(name=br.name, split=br.name, bits=SPLIT_BITS,
-                               stages=(dw, pw, up)))
+                               stages=tuple(stages)))
     spec = ModelSpec(name=name, arch=net.arch, task=net.task, scale=net.scale,
                      branches=tuple(branches), rotations=net.rotations, meta=dict(meta or {}))
     return validate(spec)
 
 
-def bake_to_file(net: TinyLUTS, path: str | os.PathLike, **kw) -> ModelSpec:
+def bake_to_file(net: TinyLUT, path: str | os.PathLike, **kw) -> ModelSpec:
     spec = bake(net, **kw)
     write_model(spec, path)
     return spec

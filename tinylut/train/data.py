@@ -169,3 +169,51 @@ def load_sr_set(folder: str | os.PathLike, scale: int) -> list[tuple[str, np.nda
         lr = read_rgb(folder / "LR_bicubic" / f"X{scale}" / f.name)
         out.append((f.stem, hr, lr))
     return out
+
+
+# ----------------------------------------------------------------------------- denoising
+
+def read_gray(path: str | os.PathLike) -> np.ndarray:
+    """An image as uint8 (H, W) gray: gray files as stored, colour ones through Pillow's
+    ``convert("L")`` (ITU-R 601-2 luma, rounded)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        if im.mode != "L":
+            im = im.convert("RGB").convert("L")
+        return np.asarray(im, dtype=np.uint8).copy()
+
+
+def load_gray_images(folders: list[str], min_size: int = 0) -> list[np.ndarray]:
+    """Every image of ``folders`` as a gray uint8 array, those smaller than min_size left out."""
+    images = [read_gray(f) for d in folders for f in list_images(d)]
+    images = [im for im in images if min(im.shape) >= min_size]
+    if not images:
+        raise ValueError(f"no training image at least {min_size} pixels wide in {folders}")
+    return images
+
+
+def gray_set(images: list[np.ndarray]) -> PairSet:
+    """Clean images as a PairSet of scale 1 (for ``sample_noisy_batch``)."""
+    return PairSet(images, images, 1)
+
+
+def sample_noisy_batch(pairs: PairSet, rng: np.random.Generator, batch: int,
+                       size: int, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """``batch`` random clean patches (size^2, random rot90 and flip, images drawn in proportion
+    to their area) and their noisy versions ``clip(round(clean + sigma N(0,1)), 0, 255)``,
+    the noise drawn from ``rng`` (tinylut.noise.add_noise). Returns uint8 (noisy, clean)."""
+    from ..noise import add_noise
+    clean, _ = sample_batch(pairs, rng, batch, size)
+    return add_noise(clean, sigma, rng), clean
+
+
+def load_denoise_set(folder: str | os.PathLike, sigma: float
+                     ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """A folder of clean gray images: (name, clean, noisy) with the evaluation noise of
+    ``tinylut eval --task denoise`` (tinylut.noise.eval_noisy: the seed from the name)."""
+    from ..noise import eval_noisy
+    out = []
+    for f in list_images(folder):
+        clean = read_gray(f)
+        out.append((f.stem, clean, eval_noisy(clean, sigma, f.stem)))
+    return out

@@ -23,3 +23,9 @@ def psnr_y(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
 def eval_sr(restore, items, scale: int) -> float:
     """Mean Y-PSNR (shave = scale) of ``restore(lr) -> sr`` over (name, hr, lr) items."""
     return float(np.mean([psnr_y(restore(lr), hr, scale) for _, hr, lr in items]))
+
+
+def eval_denoise(restore, items) -> float:
+    """Mean PSNR (whole image) of ``restore(noisy) -> clean estimate`` over (name, clean, noisy)."""
+    from ..metrics import psnr_gray
+    return float(np.mean([psnr_gray(restore(noisy), clean) for _, clean, noisy in items]))

@@ -1,20 +1,54 @@
-"""TinyLUT networks assembled from the table-space layers (DESIGN.md section 1).
+"""TinyLUT networks assembled from the table-space layers (DESIGN.md sections 1 and 3).
 
-``TinyLUTS``: two branches (MSB: x >> 2 in -32..31, LSB: x & 3 in 0..3), each
-DW -> Requant -> PW -> Requant -> UP; merge, pixel shuffle, rotation ensemble (sum of the four
-rotations, no division). ``forward`` takes centred integer pixels and returns the exact integer
-output of the baked model (as float tensors with straight-through gradients).
+Two branches (MSB: x >> 2 in -32..31, LSB: x & 3 in 0..3); each runs
+``DW -> Requant -> PW -> [Requant -> DW -> Requant -> PW] x blocks -> Requant -> UP``; the
+branches are added, pixel-shuffled and summed over the four rotations (no division).
+``forward`` takes centred integer pixels and returns the exact integer output of the baked
+model (as float tensors with straight-through gradients).
+
+Architectures (``ARCHS``; storage per stage in docs/tinylut-f.md):
+
+* ``tinylut-s``: no extra block in either branch (the released TinyLUT-S).
+* ``tinylut-f``: ``blocks`` DW+PW blocks of 16 channels in the MSB branch (DESIGN.md section
+  3); each adds 2 pixels up and left to the window of one rotation.
+
+Tasks: ``sr`` (UP has scale^2 outputs, each with the residual of its own channel) and
+``denoise`` (scale 1: UP has one output; no channel can be its residual, so the UP tables carry
+the skip instead: ``T_c[v] = rne(clamp(MLP_c(v) + v))`` and the branch starts as the mean of
+its 16 requantised features; the four rotations add up to the clean pixel, as in SR).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from .layers import DW, PW, UP, Requant, window_taps
+from .dwfeat import FeatureDW, window_index
+from .layers import DW, PW, UP, Requant
 
 SPLIT_BITS = 2
 BRANCHES = (("msb", -32, 31), ("lsb", 0, 3))
+ROTATIONS = {1: (0,), 2: (0, 2), 4: (0, 1, 2, 3)}
+BLOCK_SCALE_INIT = 1.0
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    msb_blocks: int        # extra DW+PW blocks in the MSB branch
+    lsb_blocks: int
+    table_budget: int | None   # bytes of tables at most (enforced on the DDM scales)
+
+
+# Budgets: the paper's sizes, read as 1000-byte KB so that they hold under either reading.
+ARCHS = {
+    ("tinylut-s", "sr"): Arch("tinylut-s", 0, 0, None),
+    ("tinylut-s", "denoise"): Arch("tinylut-s", 0, 0, 22_000),
+    ("tinylut-f", "sr"): Arch("tinylut-f", 4, 0, 171_000),
+    ("tinylut-f", "denoise"): Arch("tinylut-f", 5, 0, 187_000),
+}
 
 
 def split(x: torch.Tensor, name: str) -> torch.Tensor:
@@ -22,40 +56,86 @@ def split(x: torch.Tensor, name: str) -> torch.Tensor:
     return x >> SPLIT_BITS if name == "msb" else x & ((1 << SPLIT_BITS) - 1)
 
 
-class SRBranch(nn.Module):
-    def __init__(self, name: str, lo: int, hi: int, scale: int, channels: int = 16,
-                 scale_init: float = 0.8):
+class Block(nn.Module):
+    """Requant -> DW (3x3 over the 16 features) -> Requant -> PW.
+
+    A block starts as the identity: its DW taps and the last layer of its PW MLPs are zero, so
+    both stages pass their residual through (and the scales start at 1). Started like the
+    first DW (taps 1, a box filter plus the residual: twice the input) and with random MLPs,
+    every block doubled the features and added noise of their size, and five blocks saturated
+    them: a pilot run stayed worse than its noisy input."""
+
+    def __init__(self, lo: int, hi: int, channels: int, scale_init: float):
+        super().__init__()
+        self.rqd = Requant(lo, hi, channels, scale_init)
+        self.dw = FeatureDW(lo, hi, channels)
+        self.rqp = Requant(lo, hi, channels, scale_init)
+        self.pw = PW(lo, hi, channels)
+        with torch.no_grad():
+            self.dw.weight.zero_()
+            self.pw.mlp.weights[-1].zero_()
+
+    def forward(self, f: torch.Tensor, geom, per_pixel: bool) -> torch.Tensor:
+        g = self.rqp(self.dw(self.rqd(f), geom))
+        return self.pw.per_pixel(g) if per_pixel else self.pw(g)
+
+    def scales(self) -> list[torch.Tensor]:
+        return [self.rqd.scale, self.rqp.scale]
+
+
+class LUTBranch(nn.Module):
+    def __init__(self, name: str, lo: int, hi: int, outputs: int, channels: int = 16,
+                 scale_init: float = 0.8, blocks: int = 0, up_skip: bool = False):
         super().__init__()
         self.name, self.lo, self.hi = name, lo, hi
         self.dw = DW(lo, hi, channels)
         self.rq1 = Requant(lo, hi, channels, scale_init)
         self.pw = PW(lo, hi, channels)
+        # block scales start at 1 (no requantisation loss): ten requantisations at 0.8 would
+        # shrink the MSB features to a tenth, a handful of levels, before training starts
+        self.blocks = nn.ModuleList(Block(lo, hi, channels, BLOCK_SCALE_INIT)
+                                    for _ in range(blocks))
         self.rq2 = Requant(lo, hi, channels, scale_init)
-        self.up = UP(lo, hi, scale * scale, channels)
+        self.up = UP(lo, hi, outputs, channels, skip=up_skip)
 
-    def forward(self, taps: torch.Tensor, per_pixel: bool = False) -> torch.Tensor:
-        """taps: (P, 9) long branch values of every pixel's window -> (P, scale^2)."""
+    def forward(self, taps: torch.Tensor, geom=None, per_pixel: bool = False) -> torch.Tensor:
+        """taps: (P, 9) long branch values of every pixel's window, geom: how P splits into
+        images (``dwfeat.Geometry``, needed with blocks) -> (P, outputs)."""
         g1 = self.rq1(self.dw(taps))
-        f2 = self.pw.per_pixel(g1) if per_pixel else self.pw(g1)
-        g2 = self.rq2(f2)
+        f = self.pw.per_pixel(g1) if per_pixel else self.pw(g1)
+        for blk in self.blocks:
+            f = blk(f, geom, per_pixel)
+        g2 = self.rq2(f)
         return self.up.per_pixel(g2) if per_pixel else self.up(g2)
 
     def scales(self) -> list[torch.Tensor]:
-        return [self.rq1.scale, self.rq2.scale]
+        return [self.rq1.scale] + [s for b in self.blocks for s in b.scales()] + \
+            [self.rq2.scale]
 
 
-class TinyLUTS(nn.Module):
-    """TinyLUT-S for x``scale`` super-resolution."""
+class TinyLUT(nn.Module):
+    """A TinyLUT network for ``task`` ("sr" at x``scale``, or "denoise" at scale 1)."""
 
-    arch = "tinylut-s"
-    task = "sr"
-
-    def __init__(self, scale: int = 4, channels: int = 16, rotations: int = 4,
-                 scale_init: float = 0.8):
+    def __init__(self, arch: str = "tinylut-s", task: str = "sr", scale: int = 4,
+                 channels: int = 16, rotations: int = 4, scale_init: float = 0.8,
+                 msb_blocks: int | None = None, lsb_blocks: int | None = None):
         super().__init__()
-        self.scale, self.rotations = scale, rotations
-        self.branches = nn.ModuleList(SRBranch(n, lo, hi, scale, channels, scale_init)
-                                      for n, lo, hi in BRANCHES)
+        if (arch, task) not in ARCHS:
+            raise ValueError(f"unknown architecture/task {arch}/{task}; "
+                             f"known: {', '.join('/'.join(k) for k in ARCHS)}")
+        if task == "denoise" and scale != 1:
+            raise ValueError(f"denoising runs at scale 1, got scale {scale}")
+        if task == "sr" and not 2 <= scale <= 8:
+            raise ValueError(f"super-resolution scale must be 2..8, got {scale}")
+        spec = ARCHS[(arch, task)]
+        self.arch, self.task, self.scale, self.rotations = arch, task, scale, rotations
+        self.table_budget = spec.table_budget
+        blocks = {"msb": spec.msb_blocks if msb_blocks is None else msb_blocks,
+                  "lsb": spec.lsb_blocks if lsb_blocks is None else lsb_blocks}
+        self.branches = nn.ModuleList(
+            LUTBranch(n, lo, hi, scale * scale, channels, scale_init, blocks[n],
+                      up_skip=task == "denoise")
+            for n, lo, hi in BRANCHES)
 
     def ddm_scales(self) -> list[torch.Tensor]:
         return [s for b in self.branches for s in b.scales()]
@@ -66,17 +146,18 @@ class TinyLUTS(nn.Module):
         if x.dtype != torch.long:
             x = x.to(torch.long)
         s = self.scale
-        rots = {1: (0,), 2: (0, 2), 4: (0, 1, 2, 3)}[self.rotations]
+        rots = ROTATIONS[self.rotations]
         xr = [torch.rot90(x, r, (1, 2)) for r in rots]
-        shapes = [t.shape for t in xr]
+        geom = tuple(tuple(t.shape) for t in xr)
+        win = window_index(geom, x.device)
         y = 0
         for br in self.branches:
-            taps = torch.cat([window_taps(split(t, br.name)) for t in xr])
-            out = br(taps, per_pixel=per_pixel)
+            flat = torch.cat([split(t, br.name).reshape(-1) for t in xr])
+            out = br(flat[win], geom, per_pixel=per_pixel)
             y = out if isinstance(y, int) else y + out
         y = torch.clamp(y, -128, 127)
         acc, start = 0, 0
-        for r, (b, h, w) in zip(rots, shapes):
+        for r, (b, h, w) in zip(rots, geom):
             n = b * h * w
             yr = y[start:start + n].reshape(b, h, w, s, s).permute(0, 1, 3, 2, 4)
             yr = yr.reshape(b, h * s, w * s)
@@ -86,7 +167,7 @@ class TinyLUTS(nn.Module):
 
     @torch.no_grad()
     def restore(self, img: np.ndarray) -> np.ndarray:
-        """uint8 (H, W) or (H, W, C) -> uint8 upscaled, through the integer forward."""
+        """uint8 (H, W) or (H, W, C) -> uint8 restored, through the integer forward."""
         if img.ndim == 3:
             return np.stack([self.restore(np.ascontiguousarray(img[..., c]))
                              for c in range(img.shape[2])], -1)
@@ -95,9 +176,17 @@ class TinyLUTS(nn.Module):
         return (y.to(torch.int64) + 128).numpy().astype(np.uint8)
 
 
+class TinyLUTS(TinyLUT):
+    """TinyLUT-S for x``scale`` super-resolution."""
+
+    def __init__(self, scale: int = 4, channels: int = 16, rotations: int = 4,
+                 scale_init: float = 0.8):
+        super().__init__("tinylut-s", "sr", scale, channels, rotations, scale_init)
+
+
 # ----------------------------------------------------------------------------- released weights
 
-def load_official_state(net: TinyLUTS, state: dict) -> TinyLUTS:
+def load_official_state(net: TinyLUT, state: dict) -> TinyLUT:
     """Load the released network's weights (``network_state.npz`` names) into ``net``.
 
     Released names: ``depthconv1.weight{k}1`` (MSB) / ``weight{k}11`` (LSB), k = 1..9 with a
@@ -127,7 +216,8 @@ def load_official_state(net: TinyLUTS, state: dict) -> TinyLUTS:
     return net
 
 
-def build_net(arch: str, task: str, scale: int, **kw) -> TinyLUTS:
-    if arch == "tinylut-s" and task == "sr":
-        return TinyLUTS(scale=scale, **kw)
-    raise ValueError(f"unsupported arch/task {arch}/{task} (only tinylut-s sr for now)")
+def build_net(arch: str, task: str, scale: int | None = None, **kw) -> TinyLUT:
+    """The network of an architecture and task (scale: 4 for sr, 1 for denoise by default)."""
+    if scale is None:
+        scale = 1 if task == "denoise" else 4
+    return TinyLUT(arch, task, scale, **kw)

@@ -1,14 +1,18 @@
 """The training loop: ``python -m tinylut.train --arch tinylut-s --task sr --scale 4 --data DIR...``
+(or ``--task denoise --sigma 25``; ``--arch tinylut-f``).
 
-* data: every image of the ``--data`` folders, each RGB channel a gray image, mod-cropped and
-  degraded once (MATLAB bicubic) into an in-memory HR/LR set; batches of random LR patches with
-  random rot90 and flips, drawn from a seeded numpy generator;
+* data (tinylut/train/tasks.py): sr: every image of the ``--data`` folders, each RGB channel a
+  gray image, mod-cropped and degraded once (MATLAB bicubic) into an in-memory HR/LR set;
+  denoise: the images as gray, Gaussian noise of ``--sigma`` added on the fly; batches of random
+  patches with random rot90 and flips, drawn from a seeded numpy generator;
 * loss: MSE (0..1 units) of the integer output (sum of the four rotations) plus an L2 penalty
   on the DDM scales; Adam, cosine decay of the learning rate from ``--lr`` to ``--lr-min`` over
-  ``--steps``;
-* validation: mean Y-PSNR (shave = scale) on ``--val`` (Set5) of the baked model file run by the
-  C engine (what ``tinylut eval`` reports), or by the torch integer forward, which is the same
-  function bit for bit (tests/test_train_parity.py), when the engine is not built;
+  ``--steps``; after every step the DDM scales are capped so that the baked tables fit
+  ``--table-budget`` (tinylut/train/budget.py; default: the architecture's);
+* validation: sr: mean Y-PSNR (shave = scale) on ``--val`` (Set5); denoise: mean PSNR on
+  ``--val`` (Set12) with the fixed noise of ``tinylut eval``; always of the baked model file run
+  by the C engine (what ``tinylut eval`` reports), or by the torch integer forward, which is the
+  same function bit for bit (tests/test_train_parity.py), when the engine is not built;
 * checkpoints: ``RUN/last.pt`` holds model, optimizer, step, both random generators and the
   history, so ``--resume`` continues exactly where the run stopped; ``--bake OUT`` writes the
   model file.
@@ -27,11 +31,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data as D
 from .bake import bake
-from .evaluate import eval_sr
-from .nets import build_net
+from .budget import fit_budget
+from .nets import ARCHS, build_net
+from .tasks import TASKS
 from ..model import write_model
+from ..names import model_name
 
 
 DEFAULT_STEPS = 40000
@@ -48,9 +53,14 @@ def default_shared() -> Path:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m tinylut.train", description=__doc__.split("\n")[0])
-    p.add_argument("--arch", default="tinylut-s")
-    p.add_argument("--task", default="sr", choices=["sr"])
-    p.add_argument("--scale", type=int, default=4)
+    p.add_argument("--arch", default="tinylut-s", choices=sorted({a for a, _ in ARCHS}))
+    p.add_argument("--task", default="sr", choices=sorted(TASKS))
+    p.add_argument("--scale", type=int, default=None, help="sr: 4 (default); denoise: 1")
+    p.add_argument("--sigma", type=float, default=None,
+                   help="denoise: the noise level (0..255 units) to train for")
+    p.add_argument("--table-budget", type=int, default=None,
+                   help="bytes of baked tables at most, kept by capping the DDM scales "
+                        "(default: the architecture's, e.g. 22000 for tinylut-s denoise; 0: none)")
     p.add_argument("--data", nargs="+", help="training image folders")
     p.add_argument("--out", required=True, help="run folder (checkpoints, log)")
     p.add_argument("--steps", type=int, default=None,
@@ -72,7 +82,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="which weights --bake writes (ema when the run keeps one)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--val", default=None, help="SR benchmark folder (HR, LR_bicubic/X4)")
+    p.add_argument("--val", default=None,
+                   help="validation folder: sr: a benchmark (HR, LR_bicubic/X4; default Set5); "
+                        "denoise: clean gray images (default Set12)")
     p.add_argument("--val-every", type=int, default=500)
     p.add_argument("--ckpt-every", type=int, default=200)
     p.add_argument("--export", default=None,
@@ -131,8 +143,8 @@ def load_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def validate(net, items, scale, threads: int = 1) -> tuple[float, int, str]:
-    """Mean Y-PSNR of the baked model: (psnr, table bytes, engine used).
+def validate(net, items, task, threads: int = 1) -> tuple[float, int, str]:
+    """The task's score of the baked model: (psnr, table bytes, engine used).
 
     The network is baked and the file's tables run through the C engine (``tinylut.Model``),
     exactly what ``tinylut eval`` runs; without a built engine, the torch integer forward, which
@@ -146,7 +158,7 @@ def validate(net, items, scale, threads: int = 1) -> tuple[float, int, str]:
     except Exception:  # noqa: BLE001 - no built core: fall back to the torch forward
         run, engine = net.restore, "torch integer forward"
     with torch.no_grad():
-        return eval_sr(run, items, scale), spec.table_bytes, engine
+        return task.score(run, items), spec.table_bytes, engine
 
 
 def train(args) -> None:
@@ -164,7 +176,8 @@ def train(args) -> None:
         state = load_checkpoint(ckpt_path)
         saved = state["args"]
         # the run's identity comes from the checkpoint; only the stop step may change
-        for k in ("arch", "task", "scale", "data", "batch", "patch", "lr", "lr_min", "seed"):
+        for k in ("arch", "task", "scale", "sigma", "table_budget", "data", "batch", "patch",
+                  "lr", "lr_min", "seed"):
             if k in saved:
                 setattr(args, k, saved[k])
         if args.steps is None:
@@ -181,9 +194,17 @@ def train(args) -> None:
         args.ema = DEFAULT_EMA
     if not args.data:
         raise SystemExit("--data is required")
+    if args.scale is None:
+        args.scale = 1 if args.task == "denoise" else 4
+    if args.task == "denoise" and args.sigma is None:
+        raise SystemExit("--task denoise needs --sigma")
+    task = TASKS[args.task](args)
 
     torch.manual_seed(args.seed)
     net = build_net(args.arch, args.task, args.scale)
+    if args.table_budget is None:
+        args.table_budget = net.table_budget
+    budget = args.table_budget or None
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     rng = np.random.default_rng(args.seed)
     step, history, wall = 0, [], 0.0
@@ -197,6 +218,8 @@ def train(args) -> None:
     elif args.init:
         net.load_state_dict(load_checkpoint(args.init)["model"])
         log(f"weights initialised from {args.init}")
+    if state is None:
+        fit_budget(net, budget)
     ema = None
     if args.ema:
         ema = copy.deepcopy(net)
@@ -209,16 +232,16 @@ def train(args) -> None:
         (list(ema.parameters()) if ema is not None else [])
     log("args " + json.dumps(vars(args)))
 
-    val_dir = Path(args.val) if args.val else default_shared() / "data/sr/Set5"
-    val_items = D.load_sr_set(val_dir, args.scale) if val_dir.exists() else []
+    val_dir = Path(args.val) if args.val else default_shared().joinpath("data", *task.default_val)
+    val_items = task.load_val(val_dir) if val_dir.exists() else []
     if not val_items:
         log(f"no validation set at {val_dir}: validation disabled")
 
     stop = args.steps if args.stop_at is None else min(args.stop_at, args.steps)
     if step < stop:
         t0 = time.time()
-        pairs = D.build_pairs(args.data, args.scale, min_lr=args.patch)
-        log(f"{len(pairs)} training images (channels) from {args.data}, "
+        train_set = task.load_train()
+        log(f"{len(train_set)} training images (channels) from {args.data}, "
             f"prepared in {time.time() - t0:.1f} s")
 
     from tqdm import tqdm
@@ -229,7 +252,7 @@ def train(args) -> None:
     loss_ema = None
     t_last = time.time()
     while step < stop:
-        lr_np, hr_np = D.sample_batch(pairs, rng, args.batch, args.patch)
+        lr_np, hr_np = task.batch(train_set, rng)
         x = torch.from_numpy(lr_np.astype(np.int64) - 128)
         target = torch.from_numpy(hr_np.astype(np.float32) - 128)
         for g in opt.param_groups:
@@ -245,9 +268,11 @@ def train(args) -> None:
                                      f"(the last checkpoint is intact)")
         loss.backward()
         opt.step()
+        fit_budget(net, budget)
         if ema is not None:
             with torch.no_grad():
                 torch._foreach_lerp_(ema_params, params, 1.0 - args.ema)
+            fit_budget(ema, budget)
         step += 1
         now = time.time()
         wall += now - t_last
@@ -263,11 +288,11 @@ def train(args) -> None:
                 f"wall {wall:.0f}s", echo=False)
         if val_items and (step % args.val_every == 0 or step == stop):
             tv = time.time()
-            psnr, kb, engine = validate(net, val_items, args.scale, args.threads)
+            psnr, kb, engine = validate(net, val_items, task, args.threads)
             entry = (step, psnr, kb, wall)
-            msg = f"step {step} val {val_dir.name} Y-PSNR {psnr:.3f} dB, tables {kb} B"
+            msg = f"step {step} val {val_dir.name} {task.metric} {psnr:.3f} dB, tables {kb} B"
             if ema is not None:
-                psnr_ema, kb_ema, _ = validate(ema, val_items, args.scale, args.threads)
+                psnr_ema, kb_ema, _ = validate(ema, val_items, task, args.threads)
                 entry += (psnr_ema, kb_ema)
                 msg += f"; weight average {psnr_ema:.3f} dB, tables {kb_ema} B"
             history.append(entry)
@@ -281,15 +306,21 @@ def train(args) -> None:
     bar.close()
 
     if args.bake:
-        name = args.name or f"{args.arch}-{args.task}-x{args.scale}"
+        name = args.name or model_name(args.arch, args.task, scale=args.scale, sigma=args.sigma)
         meta = {"trained_steps": step, "train_hours": round(wall / 3600, 3),
                 "data": [Path(d).name for d in args.data],
                 "schedule": f"adam cosine {args.lr}->{args.lr_min} over {args.steps} steps",
-                "batch": f"{args.batch}x{args.patch}x{args.patch} LR", "seed": args.seed}
+                "batch": f"{args.batch}x{args.patch}x{args.patch} "
+                         f"{'LR' if args.task == 'sr' else 'noisy'}", "seed": args.seed}
         use_ema = ema is not None and args.bake_weights == "ema"
         meta["weights"] = f"moving average (decay {args.ema})" if use_ema else "last step"
+        if args.task == "denoise":
+            meta["sigma"] = int(args.sigma) if float(args.sigma).is_integer() else args.sigma
+        if budget:
+            meta["table_budget"] = budget
         if history and history[-1][0] == step:
-            meta["val_psnr_y"] = round(history[-1][4 if use_ema else 1], 3)
+            key = "val_psnr_y" if args.task == "sr" else "val_psnr"
+            meta[key] = round(history[-1][4 if use_ema else 1], 3)
         spec = bake(ema if use_ema else net, name=name, meta=meta)
         write_model(spec, args.bake)
         log(f"baked {args.bake}: {spec.table_bytes} B of tables, step {step}")

@@ -1,0 +1,157 @@
+"""Denoising and TinyLUT-F networks (torch): the baked file runs bit for bit like the network,
+the table-space gradients equal the per-pixel network's, and the table budget holds.
+
+a. random untrained networks of every architecture and task (several seeds): the torch integer
+   forward equals the numpy reference engine and the C engine run on the baked file, gray and
+   RGB (channels independently), odd sizes down to 1x1;
+b. the grid forward and gradients equal the per-pixel MLP network (denoise UP with its table
+   skip and no residual; the F blocks) and the feature DW's hand-written backward equals
+   autograd of plain ops;
+c. ``fit_budget`` caps the DDM scales so that the baked tables fit, and ``table_bytes`` predicts
+   the baked bytes exactly.
+"""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)   # small tensors: threads only add overhead on a busy machine
+
+from tinylut import reference  # noqa: E402
+from tinylut.model import from_bytes, to_bytes  # noqa: E402
+from tinylut.train.bake import bake  # noqa: E402
+from tinylut.train.budget import fit_budget, table_bytes  # noqa: E402
+from tinylut.train.dwfeat import FeatureDW, window_index  # noqa: E402
+from tinylut.train.nets import ARCHS, build_net  # noqa: E402
+from test_train_layers import check_grid_equals_per_pixel, randomize  # noqa: E402
+from test_train_parity import engine_or_none, parity_images  # noqa: E402
+
+SHAPES = [(1, 1), (1, 6), (6, 1), (2, 5), (5, 2), (3, 3), (7, 4), (9, 11), (13, 3)]
+NETS = sorted(ARCHS)
+
+
+def random_net(arch, task, seed):
+    torch.manual_seed(seed)
+    net = build_net(arch, task)
+    return randomize(net, seed) if seed else net
+
+
+@pytest.mark.parametrize("arch, task, seed", [      # tinylut-s sr: tests/test_train_parity.py
+    (a, t, seed) for a, t in NETS if (a, t) != ("tinylut-s", "sr")
+    for seed in ((0, 1, 2, 3) if a == "tinylut-s" else (0, 1))])
+def test_random_networks_bake_bit_exact(arch, task, seed):
+    net = random_net(arch, task, seed)
+    spec = from_bytes(to_bytes(bake(net, name="x")))          # through the file format
+    assert (spec.arch, spec.task, spec.scale) == (arch, task, 1 if task == "denoise" else 4)
+    engine = engine_or_none(spec)
+    for img in parity_images(seed, SHAPES):
+        got = net.restore(img)
+        assert got.shape[:2] == (img.shape[0] * net.scale, img.shape[1] * net.scale)
+        if img.size <= 15 or img.ndim == 3 or engine is None:   # the slow numpy reference
+            want = reference.restore(spec, img)
+            np.testing.assert_array_equal(got, want, err_msg=f"reference, shape {img.shape}")
+        if engine is not None:
+            np.testing.assert_array_equal(got, engine(img, threads=1),
+                                          err_msg=f"C engine, shape {img.shape}")
+
+
+def test_networks_differ_from_identity():
+    """The parity above means something: the random networks really change the images."""
+    img = np.random.default_rng(0).integers(0, 256, (9, 11), dtype=np.uint8)
+    for arch, task in NETS:
+        out = random_net(arch, task, 1).restore(img)
+        if task == "denoise":
+            assert np.mean(out != img) > 0.5
+
+
+def test_denoise_up_stage_in_the_file():
+    spec = bake(random_net("tinylut-s", "denoise", 1), name="x")
+    for br in spec.branches:
+        up = br.stages[-1]
+        assert (up.kind, up.cin, up.cout, up.residual, up.divisor) == ("pw", 16, 1, False, 16)
+        assert (up.out_lo, up.out_hi) == (-128, 127)
+
+
+@pytest.mark.parametrize("arch, task", NETS)
+def test_grid_forward_and_gradients_equal_per_pixel_network(arch, task):
+    net = random_net(arch, task, 3)
+    n_params = len(list(net.parameters()))
+    check_grid_equals_per_pixel(net, torch.Generator().manual_seed(4), 7, 0.8 * n_params)
+
+
+@pytest.mark.parametrize("wrange", [1.5, 6.0])        # 6.0: some products clamp
+def test_feature_dw_backward_equals_autograd(wrange):
+    g = torch.Generator().manual_seed(5)
+    geom = ((2, 5, 7), (2, 7, 5), (1, 1, 3), (1, 2, 1))
+    win = window_index(geom)
+    for lo, hi in ((-32, 31), (0, 3)):
+        dw = FeatureDW(lo, hi, 16)
+        with torch.no_grad():
+            dw.weight.copy_((torch.rand(dw.weight.shape, generator=g) * 2 - 1) * wrange)
+        vals = torch.randint(lo, hi + 1, (win.shape[0], 16), generator=g).float()
+        go = torch.randn(win.shape[0], 16, generator=g)
+        outs = []
+        for ref in (False, True):
+            dw.weight.grad = None
+            v = vals.clone().requires_grad_(True)
+            out = dw.reference(v, geom) if ref else dw(v, geom)
+            out.backward(go)
+            outs.append((out.detach(), dw.weight.grad.clone(), v.grad.clone()))
+        assert torch.equal(outs[0][0], outs[1][0])
+        torch.testing.assert_close(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-4)
+        torch.testing.assert_close(outs[0][2], outs[1][2], rtol=1e-5, atol=1e-4)
+
+
+def test_window_index_is_numpy_reflect_window():
+    geom = ((1, 4, 6), (2, 1, 3))
+    win = window_index(geom).numpy()
+    start = 0
+    for n, h, w in geom:
+        ids = np.arange(start, start + n * h * w).reshape(n, h, w)
+        for i in range(n):
+            p = np.pad(ids[i], ((2, 0), (2, 0)), mode="reflect")
+            want = np.stack([p[a:a + h, b:b + w] for a in range(3) for b in range(3)], -1)
+            got = win[ids[i].reshape(-1)]
+            np.testing.assert_array_equal(got, want.reshape(-1, 9))
+        start += n * h * w
+
+
+@pytest.mark.parametrize("arch, task", NETS)
+def test_table_bytes_predicts_bake_and_budget_holds(arch, task):
+    for seed in (0, 2):
+        net = random_net(arch, task, seed)
+        with torch.no_grad():                 # large scales: the tables outgrow any budget
+            for s in net.ddm_scales():
+                s.mul_(2.5)
+        before = table_bytes(net)
+        assert before == bake(net).table_bytes
+        budget = net.table_budget or 30_000
+        cap = fit_budget(net, budget)
+        got = bake(net).table_bytes
+        assert got == table_bytes(net) <= budget
+        if before > budget:
+            assert cap is not None and got > 0.97 * budget   # the largest cap that fits
+        assert fit_budget(net, budget) is None              # a second call changes nothing
+
+
+def test_budget_too_small_is_an_error():
+    net = build_net("tinylut-s", "denoise")
+    with pytest.raises(ValueError, match="too small"):
+        fit_budget(net, 5000)
+
+
+def test_unknown_architecture_or_scale():
+    with pytest.raises(ValueError, match="unknown architecture"):
+        build_net("tinylut-x", "sr")
+    with pytest.raises(ValueError, match="scale 1"):
+        build_net("tinylut-s", "denoise", 4)
+
+
+def test_fresh_f_blocks_are_the_identity():
+    """A new F block passes its features through unchanged (DW taps and last PW layer zero,
+    scales 1), so an untrained F network starts from the TinyLUT-S function."""
+    torch.manual_seed(0)
+    net = build_net("tinylut-f", "denoise")
+    geom = ((2, 6, 5),)
+    f = torch.randint(-32, 32, (60, 16)).float()
+    for blk in net.branches[0].blocks:
+        assert torch.equal(blk(f, geom, per_pixel=False), f)

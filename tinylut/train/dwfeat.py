@@ -1,0 +1,136 @@
+"""Spatial geometry of a batch and the depthwise 3x3 stage on feature maps (TinyLUT-F).
+
+Features are (P, C) rows, channels last; P runs over the pixels of every image of every
+rotation. A *geometry* ``((n, h, w), ...)`` says how P splits into chunks of n images of h x w
+pixels (one chunk per rotation), and ``window_index`` gives, for every pixel, the rows of its
+3x3 window padded 2 rows on top and 2 columns on the left with numpy-reflect semantics: tap
+k = 3i + j at (y-2+i, x-2+j), tap 8 the pixel itself (DESIGN.md section 1, tinylut.reference).
+
+``FeatureDW`` is the DW stage of the model file with cin = cout = C: output channel c reads
+its own input channel through 9 linear tap tables ``D[k][v, c] = rne(clamp(w[k, c] * v))``,
+``f = clamp(rne(sum_k D[k][g_k, c] / 9) + g, lo, hi)`` with g the requantised input. The tables
+are linear, so the stage is computed without building them (``w * g`` with the same float32
+products the baked tables hold), tap by tap on shifted views of a padded copy, and
+differentiated directly: straight-through rounding, the clamp's gradient, the padding folded
+back with ``index_add_``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import DW_DIVISOR, DW_TAPS, reflect_index, round_add_clamp
+
+Geometry = tuple[tuple[int, int, int], ...]
+
+_WINDOWS: dict = {}
+
+
+def window_index(geom: Geometry, device=None) -> torch.Tensor:
+    """(P, 9) long: row numbers of every pixel's 3x3 window (cached per geometry)."""
+    key = (tuple(geom), str(device))
+    if key not in _WINDOWS:
+        if len(_WINDOWS) > 32:
+            _WINDOWS.clear()
+        parts, start = [], 0
+        for n, h, w in geom:
+            ids = torch.arange(start, start + n * h * w, device=device).view(n, h, w)
+            pad = ids[:, reflect_index(h, 2, device)][:, :, reflect_index(w, 2, device)]
+            taps = [pad[:, i:i + h, j:j + w] for i in range(3) for j in range(3)]
+            parts.append(torch.stack(taps, -1).reshape(-1, DW_TAPS))
+            start += n * h * w
+        _WINDOWS[key] = torch.cat(parts)
+    return _WINDOWS[key]
+
+
+def dw_products(weight: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``clamp(w * v, -128, 127)`` before rounding, the very float32 ops of the baked tables.
+    weight (9, C) broadcast against values (..., 9, C)."""
+    return torch.clamp(weight * values, -128, 127)
+
+
+def _chunks(geom: Geometry):
+    """(start, n, h, w, row reflect index, column reflect index) of every chunk."""
+    start = 0
+    for n, h, w in geom:
+        yield start, n, h, w, reflect_index(h, 2), reflect_index(w, 2)
+        start += n * h * w
+
+
+class FeatureDWLookup(torch.autograd.Function):
+    """``acc[p, c] = sum_k rne(clamp(w[k, c] * g[window k of p, c]))`` (P, C).
+
+    Computed tap by tap on a reflect-padded (n, h+2, w+2, C) copy of each chunk: tap k is a
+    shifted view, so no (P, 9, C) tensor is ever built. The clamp is skipped when no product
+    can reach it (|w| * max|g| < 127.5), which is the usual case."""
+
+    @staticmethod
+    def forward(ctx, g, weight, geom, vmax):
+        ctx.save_for_backward(g, weight)
+        ctx.geom, ctx.clamps = geom, float(weight.abs().max()) * vmax >= 127.5
+        acc = torch.empty_like(g)
+        for start, n, h, w, ri, ci in _chunks(geom):
+            c = g.shape[1]
+            pad = g[start:start + n * h * w].view(n, h, w, c)[:, ri][:, :, ci]
+            out = acc[start:start + n * h * w].view(n, h, w, c)
+            out.zero_()
+            for k in range(DW_TAPS):
+                i, j = divmod(k, 3)
+                prod = pad[:, i:i + h, j:j + w] * weight[k]
+                if ctx.clamps:
+                    prod.clamp_(-128, 127)
+                out += prod.round_()
+        return acc
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        c = g.shape[1]
+        grad_w = torch.zeros_like(weight)
+        grad_g = torch.empty_like(g)
+        for start, n, h, w, ri, ci in _chunks(ctx.geom):
+            sl = slice(start, start + n * h * w)
+            pad = g[sl].view(n, h, w, c)[:, ri][:, :, ci]
+            go = grad[sl].view(n, h, w, c)
+            gpad = torch.zeros_like(pad)
+            for k in range(DW_TAPS):
+                i, j = divmod(k, 3)
+                t = pad[:, i:i + h, j:j + w]
+                gk = go
+                if ctx.clamps:
+                    prod = t * weight[k]
+                    gk = torch.where((prod >= -128) & (prod <= 127), go, go.new_zeros(()))
+                grad_w[k] += (gk * t).sum((0, 1, 2))
+                gpad[:, i:i + h, j:j + w] += gk * weight[k]
+            # fold the padding back onto the pixels it was copied from
+            cols = torch.zeros(n, h + 2, w, c, dtype=g.dtype).index_add_(2, ci, gpad)
+            grad_g[sl] = torch.zeros(n, h, w, c, dtype=g.dtype).index_add_(1, ri, cols) \
+                .view(-1, c)
+        return grad_g, grad_w, None, None
+
+
+class FeatureDW(nn.Module):
+    """DW 3x3 on C feature channels (cin = cout = C), residual = the pixel's own input."""
+
+    def __init__(self, lo: int, hi: int, channels: int = 16):
+        super().__init__()
+        self.lo, self.hi, self.channels = lo, hi, channels
+        # every tap starts at 1: a box filter, as the first DW stage
+        self.weight = nn.Parameter(torch.ones(DW_TAPS, channels))
+
+    def table_at(self, values: torch.Tensor) -> torch.Tensor:
+        """(9, len, C) integer tables at the given input values."""
+        return torch.round(dw_products(self.weight.unsqueeze(1), values.view(1, -1, 1)))
+
+    def forward(self, g: torch.Tensor, geom: Geometry) -> torch.Tensor:
+        """g: (P, C) requantised values (float integers) laid out as ``geom`` -> (P, C)."""
+        acc = FeatureDWLookup.apply(g, self.weight, geom, max(abs(self.lo), abs(self.hi)))
+        return round_add_clamp(acc, g, self.lo, self.hi, DW_DIVISOR)
+
+    def reference(self, g: torch.Tensor, geom: Geometry) -> torch.Tensor:
+        """The same stage through autograd of plain ops on the (P, 9, C) window of every pixel
+        (a test oracle for the values and the gradients)."""
+        from .layers import round_ste
+        acc = round_ste(dw_products(self.weight, g[window_index(geom, g.device)])).sum(1)
+        return round_add_clamp(acc, g, self.lo, self.hi, DW_DIVISOR)
