@@ -129,14 +129,15 @@ typedef struct {
     int height, width, band;
     int8_t split_lut[TL_MAX_BRANCHES][256];
     feature_rows feat[TL_MAX_BRANCHES][TL_MAX_STAGES + 1];
-    int16_t *ysum; /* [band][width][scale^2]: branches added */
-    int16_t *acc;  /* [band * scale][width * scale]: rotations added */
+    tl_stage16 t16[TL_MAX_BRANCHES][TL_MAX_STAGES]; /* SIMD tables (tables16 paths only) */
+    int16_t *acc;  /* [band][width][scale^2]: rotations added, sub-pixels in output order */
 } workspace;
 
 static void free_workspace(workspace *w) {
-    for (int b = 0; b < TL_MAX_BRANCHES; b++)
+    for (int b = 0; b < TL_MAX_BRANCHES; b++) {
         for (int s = 0; s <= TL_MAX_STAGES; s++) free(w->feat[b][s].data);
-    free(w->ysum);
+        for (int s = 0; s < TL_MAX_STAGES; s++) tl_stage16_free(&w->t16[b][s]);
+    }
     free(w->acc);
 }
 
@@ -172,15 +173,17 @@ static int alloc_workspace(workspace *w) {
             f->data = malloc((size_t)rows * (size_t)f->stride);
             if (!f->data) return TL_ERR_NOMEM;
         }
+        if (w->k->tables16)
+            for (int s = 0; s < br->n_stages; s++)
+                if (tl_stage16_build(&br->stages[s], &w->t16[b][s]) != TL_OK) return TL_ERR_NOMEM;
     }
     const size_t s2 = (size_t)m->scale * (size_t)m->scale;
-    w->ysum = malloc(sizeof(int16_t) * (size_t)w->band * (size_t)w->width * s2);
     w->acc = malloc(sizeof(int16_t) * (size_t)w->band * (size_t)w->width * s2);
-    return (w->ysum && w->acc) ? TL_OK : TL_ERR_NOMEM;
+    return w->acc ? TL_OK : TL_ERR_NOMEM;
 }
 
-/* One branch at rotation r for output rows [y0, y1); adds its output into ysum. */
-static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0, int y1, int first) {
+/* One branch at rotation r for output rows [y0, y1), into its last feature rows. */
+static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0, int y1) {
     const tl_branch *br = &w->m->branches[b];
     const int n = br->n_stages, width = w->width, height = w->height;
     feature_rows *feat = w->feat[b];
@@ -211,44 +214,28 @@ static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0
             if (st->kind == TL_DW) {
                 const int8_t *tap_rows[9];
                 for (int k = 0; k < 9; k++) tap_rows[k] = row_at(&feat[s], reflect(y + tap_dy[k], height));
-                w->k->dw(st, tap_rows, tap_dx, width, out);
+                w->k->dw(st, &w->t16[b][s], tap_rows, tap_dx, width, out);
             } else {
-                w->k->pw(st, row_at(&feat[s], y), width, out);
+                w->k->pw(st, &w->t16[b][s], row_at(&feat[s], y), width, out);
             }
             if (s + 1 < n) fill_halo(out, width, st->cout);
         }
     }
-
-    const int s2 = w->m->scale * w->m->scale;
-    for (int y = y0; y < y1; y++) {
-        const int8_t *src = row_at(&feat[n], y);
-        int16_t *dst = w->ysum + (ptrdiff_t)(y - y0) * width * s2;
-        if (first)
-            for (int i = 0; i < width * s2; i++) dst[i] = src[i];
-        else
-            for (int i = 0; i < width * s2; i++) dst[i] = (int16_t)(dst[i] + src[i]);
-    }
 }
 
-/* Clamps the merged branches and adds them, rotated back, into the band's accumulator. */
-static void add_rotation(workspace *w, int r, int rows) {
-    const int s = w->m->scale, s2 = s * s, width = w->width;
-    const ptrdiff_t acc_stride = (ptrdiff_t)width * s;
-    int offset[TL_MAX_SCALE * TL_MAX_SCALE];
+/* Adds the merged branches of rotation r, rotated back, into the band's accumulator. */
+static void add_rotation(workspace *w, int r, int y0, int y1) {
+    const int s = w->m->scale, s2 = s * s, width = w->width, nb = w->m->n_branches;
+    int perm[TL_MAX_SCALE * TL_MAX_SCALE];
     for (int t = 0; t < s2; t++) {
         int A, B;
         rotate_subpixel(r, s, t / s, t % s, &A, &B);
-        offset[t] = A * (int)acc_stride + B;
+        perm[t] = A * s + B;
     }
-    for (int y = 0; y < rows; y++) {
-        const int16_t *src = w->ysum + (ptrdiff_t)y * width * s2;
-        int16_t *dst = w->acc + (ptrdiff_t)y * s * acc_stride;
-        for (int x = 0; x < width; x++, src += s2, dst += s)
-            for (int t = 0; t < s2; t++) {
-                int v = src[t];
-                v = v < -128 ? -128 : v > 127 ? 127 : v;
-                dst[offset[t]] = (int16_t)(dst[offset[t]] + v);
-            }
+    for (int y = y0; y < y1; y++) {
+        const int8_t *rows[TL_MAX_BRANCHES];
+        for (int b = 0; b < nb; b++) rows[b] = row_at(&w->feat[b][w->m->branches[b].n_stages], y);
+        w->k->merge(rows, nb, width, s2, perm, w->acc + (ptrdiff_t)(y - y0) * width * s2);
     }
 }
 
@@ -276,24 +263,19 @@ int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out
 
     static const int rotation_sets[5][4] = {{0}, {0}, {0, 2}, {0}, {0, 1, 2, 3}};
     const int s = m->scale, width = in->width;
-    const ptrdiff_t acc_stride = (ptrdiff_t)width * s;
+    const ptrdiff_t acc_row = (ptrdiff_t)width * s * s;
     for (int y0 = row_begin; y0 < row_end; y0 += w.band) {
         const int y1 = y0 + w.band < row_end ? y0 + w.band : row_end;
-        memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)s * (size_t)acc_stride);
+        memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
         for (int i = 0; i < m->rotations; i++) {
             const int r = rotation_sets[m->rotations][i];
-            for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, in, y0, y1, b == 0);
-            add_rotation(&w, r, y1 - y0);
+            for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, in, y0, y1);
+            add_rotation(&w, r, y0, y1);
         }
-        for (int y = 0; y < (y1 - y0) * s; y++) {
-            const int16_t *src = w.acc + (ptrdiff_t)y * acc_stride;
-            uint8_t *dst = out->data + (ptrdiff_t)(y0 * s + y) * out->row_stride;
-            for (int x = 0; x < width * s; x++) {
-                int v = src[x];
-                v = v < -128 ? -128 : v > 127 ? 127 : v;
-                dst[(ptrdiff_t)x * out->col_stride] = (uint8_t)(v + 128);
-            }
-        }
+        for (int y = y0; y < y1; y++)
+            kern->emit(w.acc + (ptrdiff_t)(y - y0) * acc_row, width, s,
+                       out->data + (ptrdiff_t)y * s * out->row_stride, out->row_stride,
+                       out->col_stride);
     }
     free_workspace(&w);
     return TL_OK;
