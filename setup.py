@@ -15,6 +15,7 @@ CFLAGS = ["-O3", "-std=c99", "-fno-strict-aliasing", "-Wno-psabi"] if os.name !=
 extension = Extension(
     "tinylut._core",
     sources=["tinylut/_core.pyx", *CSRC],
+    depends=["csrc/tinylut.h", "csrc/kernels.h", "csrc/simd_body.h"],  # rebuild on header edits
     include_dirs=["csrc", np.get_include()],
     extra_compile_args=CFLAGS,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

@@ -53,22 +53,35 @@ TL_FN void NAME(dw_offsets)(const tl_stage *st, const tl_stage16 *t, const int8_
     }
 }
 
+/* Per-row constants of the PW offsets. */
+typedef struct {
+    vs16 base[TL_MAX_CHANNELS / 16]; /* ungrouped: (c * n - lo) * 32 for the 16 channels of chunk q */
+    int32_t gbase[TL_MAX_CHANNELS / 4]; /* grouped: byte offset of group j's table */
+    int8_t w[16];                       /* grouped: weights n^3, n^2, n, 1 of a group's values */
+} NAME(pw_consts);
+
+TL_FN void NAME(pw_prep)(const tl_stage *st, const tl_stage16 *t, NAME(pw_consts) *k) {
+    const int n = st->in_n, lo = st->in_lo;
+    for (int q = 0; q < st->cin / 16; q++) {
+        int16_t b[16];
+        for (int l = 0; l < 16; l++) b[l] = (int16_t)(((16 * q + l) * n - lo) * TL_ROW_BYTES);
+        k->base[q] = V(loadu)(b);
+    }
+    if (t->group > 1) /* n_fetch = cin / 4 */
+        for (int j = 0; j < t->n_fetch; j++) k->gbase[j] = j * t->rows * TL_ROW_BYTES;
+    for (int l = 0; l < 16; l++) k->w[l] = (int8_t)(l % 4 == 0 ? n * n * n : l % 4 == 1 ? n * n : l % 4 == 2 ? n : 1);
+}
+
 /* PW: off[i * n_fetch + j] for pixel x0 + i and fetch j (a channel, or a group of 4). */
-TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const int8_t *in, int nb,
-                            uint16_t *off) {
+TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(pw_consts) *k,
+                            const int8_t *in, int nb, uint16_t *off) {
     const int n = st->in_n, lo = st->in_lo, cin = st->cin, nf = t->n_fetch;
     if (t->group == 1) {
         if (cin % 16 == 0) {
-            vs16 base[TL_MAX_CHANNELS / 16]; /* (c * n - lo) * 32 for the channels of each chunk */
-            for (int q = 0; q < cin / 16; q++) {
-                int16_t b[16];
-                for (int l = 0; l < 16; l++) b[l] = (int16_t)(((16 * q + l) * n - lo) * TL_ROW_BYTES);
-                base[q] = V(loadu)(b);
-            }
             for (int i = 0; i < nb; i++)
                 for (int q = 0; q < cin / 16; q++)
                     V(store)((int16_t *)(off + i * nf + 16 * q),
-                             V(add)(V(slli5)(V(load8)(in + i * cin + 16 * q)), base[q]));
+                             V(add)(V(slli5)(V(load8)(in + i * cin + 16 * q)), k->base[q]));
         } else {
             for (int i = 0; i < nb; i++)
                 for (int c = 0; c < cin; c++)
@@ -77,23 +90,17 @@ TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const int8_
         return;
     }
     /* groups of 4 channels: row ((u0 * n + u1) * n + u2) * n + u3 of group j, u = v - lo */
-    const int rows = n * n * n * n;
     if (cin % 16 == 0) {
-        int8_t w[16];
-        for (int l = 0; l < 16; l++) w[l] = (int8_t)(l % 4 == 0 ? n * n * n : l % 4 == 1 ? n * n : l % 4 == 2 ? n : 1);
         for (int i = 0; i < nb; i++)
-            for (int q = 0; q < cin / 16; q++) {
-                int32_t base[4];
-                for (int g = 0; g < 4; g++) base[g] = (4 * q + g) * rows * TL_ROW_BYTES;
-                V(grp4)(in + i * cin + 16 * q, lo, w, base, off + i * nf + 4 * q);
-            }
+            for (int q = 0; q < cin / 16; q++)
+                V(grp4)(in + i * cin + 16 * q, lo, k->w, k->gbase + 4 * q, off + i * nf + 4 * q);
         return;
     }
     for (int i = 0; i < nb; i++)
         for (int g = 0; g < nf; g++) {
             const int8_t *v = in + i * cin + 4 * g;
             const int u = (((v[0] - lo) * n + v[1] - lo) * n + v[2] - lo) * n + v[3] - lo;
-            off[i * nf + g] = (uint16_t)((g * rows + u) * TL_ROW_BYTES);
+            off[i * nf + g] = (uint16_t)(k->gbase[g] + u * TL_ROW_BYTES);
         }
 }
 
@@ -128,13 +135,16 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
     const char *tab = (const char *)t->tab;
     const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
     const int cout = st->cout, si = kind == TL_DW ? 1 : nf, sj = kind == TL_DW ? BLOCK : 1;
+    NAME(pw_consts) k;
+    if (kind == TL_PW) NAME(pw_prep)(st, t, &k);
     for (int x0 = 0; x0 < width; x0 += BLOCK) {
         const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
         if (kind == TL_DW) NAME(dw_offsets)(st, t, tap_rows, tap_dx, x0, nb, off);
-        else NAME(pw_offsets)(st, t, in + x0 * st->cin, nb, off);
+        else NAME(pw_offsets)(st, t, &k, in + x0 * st->cin, nb, off);
         for (int i = 0; i < nb; i++) {
             const uint16_t *o = off + i * si;
             vs16 s = V(load)((const int16_t *)(tab + o[0]));
+#pragma GCC unroll 16
             for (int j = 1; j < nf; j++) s = V(add)(s, V(load)((const int16_t *)(tab + o[j * sj])));
             const vs16 r = NAME(finish)(s, mode, k2, st->divisor, lo, hi);
             int8_t *dst = out + (x0 + i) * cout;

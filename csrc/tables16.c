@@ -13,12 +13,14 @@ void tl_stage16_free(tl_stage16 *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* Adds one int8 table row (or its residual part) of input value index u into a 16-lane row. */
-static void add_row(const tl_stage *st, int tap, int c, int u, int k, int32_t *row) {
+/* The 16 lanes that input item `item` (a DW tap, or a PW channel) with value index u adds:
+ * its table row, times k, and the folded residual on the lanes it feeds. */
+static void item_row(const tl_stage *st, int item, int u, int k, int32_t *row) {
+    const int dw = st->kind == TL_DW, c = dw ? 0 : item, tap = dw ? item : 0;
     const int idx = c * st->in_n + u;
     const int8_t *src = st->table + (size_t)tap * (size_t)st->tap_stride + st->row_off[idx];
-    for (int o = 0; o < st->cout; o++) row[o] += k * src[o]; /* DW has cin == 1 here */
-    if (st->residual && (st->kind == TL_PW || tap == TL_CENTER_TAP)) {
+    for (int o = 0; o < TL_LANES; o++) row[o] = o < st->cout ? k * src[o] : 0; /* DW: cin == 1 */
+    if (st->residual && (!dw || tap == TL_CENTER_TAP)) {
         const int g = st->gval[idx];
         for (int o = 0; o < st->cout; o++)
             if (o * st->cin / st->cout == c) row[o] += k * st->divisor * g + (k == 2 ? (g & 1) : 0);
@@ -47,20 +49,30 @@ int tl_stage16_build(const tl_stage *st, tl_stage16 *t) {
     if (!t->mem) return TL_ERR_NOMEM;
     t->tab = (int16_t *)(((uintptr_t)t->mem + 63) & ~(uintptr_t)63);
 
+    /* grouped fetches sum the rows of their items: compute those once */
+    const int items = t->n_fetch * t->group;
+    int32_t *item_rows = NULL;
+    if (t->group > 1) {
+        item_rows = malloc(sizeof(int32_t) * (size_t)items * (size_t)n * TL_LANES);
+        if (!item_rows) {
+            tl_stage16_free(t);
+            return TL_ERR_NOMEM;
+        }
+        for (int it = 0; it < items; it++)
+            for (int u = 0; u < n; u++) item_row(st, it, u, k, item_rows + ((size_t)it * n + u) * TL_LANES);
+    }
     int32_t bound[TL_LANES] = {0}; /* sum over fetches of the largest |entry| per lane */
     for (int f = 0; f < t->n_fetch; f++) {
         int32_t fmax[TL_LANES] = {0};
         for (int r = 0; r < t->rows; r++) {
             int32_t row[TL_LANES] = {0};
-            /* row index r = ((u0 * n + u1) * n + u2) ...: u0 is the first tap/channel of the group */
-            for (int i = 0, rem = r; i < t->group; i++) {
-                int div = 1;
-                for (int j = i + 1; j < t->group; j++) div *= n;
-                const int u = rem / div;
-                rem %= div;
-                const int item = f * t->group + i;
-                if (st->kind == TL_DW) add_row(st, item, 0, u, k, row);
-                else add_row(st, 0, item, u, k, row);
+            if (t->group == 1) {
+                item_row(st, f, r, k, row);
+            } else { /* r = ((u0 * n + u1) * n + u2) ...: u0 is the first item of the group */
+                for (int i = t->group - 1, rem = r; i >= 0; i--, rem /= n) {
+                    const int32_t *ir = item_rows + ((size_t)(f * t->group + i) * n + rem % n) * TL_LANES;
+                    for (int o = 0; o < TL_LANES; o++) row[o] += ir[o];
+                }
             }
             int16_t *dst = t->tab + ((size_t)f * (size_t)t->rows + (size_t)r) * TL_LANES;
             for (int o = 0; o < TL_LANES; o++) {
@@ -71,6 +83,7 @@ int tl_stage16_build(const tl_stage *st, tl_stage16 *t) {
         }
         for (int o = 0; o < TL_LANES; o++) bound[o] += fmax[o];
     }
+    free(item_rows);
     int32_t b = 0;
     for (int o = 0; o < TL_LANES; o++) b = bound[o] > b ? bound[o] : b;
     if (b > 32000) { /* a sum (plus the rounding constants) could overflow int16 */
