@@ -136,6 +136,7 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
     const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
     const int cout = st->cout, si = kind == TL_DW ? 1 : nf, sj = kind == TL_DW ? BLOCK : 1;
     NAME(pw_consts) k;
+    memset(&k, 0, sizeof k);
     if (kind == TL_PW) NAME(pw_prep)(st, t, &k);
     for (int x0 = 0; x0 < width; x0 += BLOCK) {
         const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
