@@ -130,6 +130,8 @@ typedef struct {
     int8_t split_lut[TL_MAX_BRANCHES][256];
     feature_rows feat[TL_MAX_BRANCHES][TL_MAX_STAGES + 1];
     tl_stage16 t16[TL_MAX_BRANCHES][TL_MAX_STAGES]; /* SIMD tables (tables16 paths only) */
+    int fused;     /* the kernels run whole rotations row by row (kernels.h, tl_fused) */
+    tl_fused f;
     int16_t *acc;  /* [band][width][scale^2]: rotations added, sub-pixels in output order */
 } workspace;
 
@@ -177,9 +179,45 @@ static int alloc_workspace(workspace *w) {
             for (int s = 0; s < br->n_stages; s++)
                 if (tl_stage16_build(&br->stages[s], &w->t16[b][s]) != TL_OK) return TL_ERR_NOMEM;
     }
+    w->fused = w->k->fused_row && tl_fused_init(m, w->t16, &w->f);
     const size_t s2 = (size_t)m->scale * (size_t)m->scale;
     w->acc = malloc(sizeof(int16_t) * (size_t)w->band * (size_t)w->width * s2);
     return w->acc ? TL_OK : TL_ERR_NOMEM;
+}
+
+/* The branch's input (its part of the centred pixel) for image rows [a, e). */
+static void split_rows(workspace *w, int b, const tl_image_in *in, int a, int e) {
+    const int8_t *lut = w->split_lut[b];
+    for (int y = a; y < e; y++) {
+        int8_t *row = row_at(&w->feat[b][0], y);
+        const uint8_t *src = in->data + (ptrdiff_t)y * in->row_stride;
+        for (int x = 0; x < w->width; x++) row[x] = lut[src[(ptrdiff_t)x * in->col_stride]];
+        fill_halo(row, w->width, 1);
+    }
+}
+
+/* Tap offsets of rotation r: tap k of pixel (y, x) reads (y + dy[k], x + dx[k]). */
+static void tap_offsets(int r, int *dy, int *dx) {
+    for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - 2, k % 3 - 2, &dy[k], &dx[k]);
+}
+
+/* A fused-shape model at rotation r: every branch from its input rows to the accumulator. */
+static void run_fused(workspace *w, int r, const tl_image_in *in, int y0, int y1, const int *perm) {
+    const int width = w->width, height = w->height, s2 = w->m->scale * w->m->scale;
+    int tap_dy[9], tap_dx[9], a, e;
+    tap_offsets(r, tap_dy, tap_dx);
+    input_rows(&w->m->branches[0].stages[0], r, height, y0, y1, &a, &e);
+    for (int b = 0; b < w->m->n_branches; b++) {
+        w->feat[b][0].row0 = a;
+        w->feat[b][0].rows = e - a;
+        split_rows(w, b, in, a, e);
+    }
+    for (int y = y0; y < y1; y++) {
+        const int8_t *tap_rows[TL_MAX_BRANCHES][9];
+        for (int b = 0; b < w->m->n_branches; b++)
+            for (int k = 0; k < 9; k++) tap_rows[b][k] = row_at(&w->feat[b][0], reflect(y + tap_dy[k], height));
+        w->k->fused_row(&w->f, tap_rows, tap_dx, width, perm, w->acc + (ptrdiff_t)(y - y0) * width * s2);
+    }
 }
 
 /* One branch at rotation r for output rows [y0, y1), into its last feature rows. */
@@ -197,18 +235,12 @@ static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0
         feat[s].rows = e[s] - a[s];
     }
 
-    const int8_t *lut = w->split_lut[b];
-    for (int y = a[0]; y < e[0]; y++) {
-        int8_t *row = row_at(&feat[0], y);
-        const uint8_t *src = in->data + (ptrdiff_t)y * in->row_stride;
-        for (int x = 0; x < width; x++) row[x] = lut[src[(ptrdiff_t)x * in->col_stride]];
-        fill_halo(row, width, 1);
-    }
+    split_rows(w, b, in, a[0], e[0]);
 
     for (int s = 0; s < n; s++) {
         const tl_stage *st = &br->stages[s];
         int tap_dy[9], tap_dx[9];
-        for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - 2, k % 3 - 2, &tap_dy[k], &tap_dx[k]);
+        tap_offsets(r, tap_dy, tap_dx);
         for (int y = a[s + 1]; y < e[s + 1]; y++) {
             int8_t *out = row_at(&feat[s + 1], y);
             if (st->kind == TL_DW) {
@@ -223,15 +255,18 @@ static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0
     }
 }
 
-/* Adds the merged branches of rotation r, rotated back, into the band's accumulator. */
-static void add_rotation(workspace *w, int r, int y0, int y1) {
-    const int s = w->m->scale, s2 = s * s, width = w->width, nb = w->m->n_branches;
-    int perm[TL_MAX_SCALE * TL_MAX_SCALE];
-    for (int t = 0; t < s2; t++) {
+/* Where merge puts sub-pixel t of rotation r: the rotated-back position in the s x s block. */
+static void rotation_perm(int r, int s, int *perm) {
+    for (int t = 0; t < s * s; t++) {
         int A, B;
         rotate_subpixel(r, s, t / s, t % s, &A, &B);
         perm[t] = A * s + B;
     }
+}
+
+/* Adds the merged branches of rotation r, rotated back, into the band's accumulator. */
+static void add_rotation(workspace *w, int y0, int y1, const int *perm) {
+    const int s2 = w->m->scale * w->m->scale, width = w->width, nb = w->m->n_branches;
     for (int y = y0; y < y1; y++) {
         const int8_t *rows[TL_MAX_BRANCHES];
         for (int b = 0; b < nb; b++) rows[b] = row_at(&w->feat[b][w->m->branches[b].n_stages], y);
@@ -269,8 +304,14 @@ int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out
         memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
         for (int i = 0; i < m->rotations; i++) {
             const int r = rotation_sets[m->rotations][i];
+            int perm[TL_MAX_SCALE * TL_MAX_SCALE];
+            rotation_perm(r, s, perm);
+            if (w.fused) {
+                run_fused(&w, r, in, y0, y1, perm);
+                continue;
+            }
             for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, in, y0, y1);
-            add_rotation(&w, r, y0, y1);
+            add_rotation(&w, y0, y1, perm);
         }
         for (int y = y0; y < y1; y++)
             kern->emit(w.acc + (ptrdiff_t)(y - y0) * acc_row, width, s,

@@ -178,6 +178,88 @@ TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in
     else NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf);
 }
 
+/* ---------------------------------------------------------------- fused rotation row */
+
+/* The offsets go through memory on purpose: compilers otherwise forward them from the vector
+ * register lane by lane (pextrw: two slow uops each) instead of one plain load per fetch. */
+#define TL_THROUGH_MEMORY(buf) __asm__("" : "+m"(buf))
+
+/* Row sum of n fetches at offsets o[0], o[sj], ... */
+TL_FN vs16 NAME(fetch)(const char *tab, const uint16_t *o, const int n, const int sj) {
+    vs16 s = V(load)((const int16_t *)(tab + o[0]));
+#pragma GCC unroll 16
+    for (int j = 1; j < n; j++) s = V(add)(s, V(load)((const int16_t *)(tab + o[j * sj])));
+    return s;
+}
+
+/* A PW(16 -> 16, /16, residual) stage on one pixel whose input is in a register. */
+TL_FN vs16 NAME(pw_px)(vs16 in, const tl_stage *st, const tl_stage16 *t, const NAME(pw_consts) *k,
+                       vs16 lo, vs16 hi, const int grouped) {
+    uint16_t o[16] __attribute__((aligned(32)));
+    vs16 s;
+    if (!grouped) {
+        V(store)((int16_t *)o, V(add)(V(slli5)(in), k->base[0]));
+        TL_THROUGH_MEMORY(o);
+        s = NAME(fetch)((const char *)t->tab, o, 16, 1);
+    } else {
+        int8_t b[16];
+        V(store8)(b, in);
+        V(grp4)(b, st->in_lo, k->w, k->gbase, o);
+        TL_THROUGH_MEMORY(o);
+        s = NAME(fetch)((const char *)t->tab, o, 4, 1);
+    }
+    return NAME(finish)(s, TL_DIV_16, 1, 16, lo, hi);
+}
+
+typedef struct {
+    NAME(pw_consts) k1, k2;
+    vs16 lo[3], hi[3];
+} NAME(branch_consts);
+
+/* One branch, one pixel: DW fetches at off[j * BLOCK], then PW, then UP. */
+TL_FN vs16 NAME(branch_px)(const tl_fused *f, int b, const NAME(branch_consts) *c,
+                           const uint16_t *off, const int grouped) {
+    const vs16 s = NAME(fetch)((const char *)f->t[b][0]->tab, off, grouped ? 3 : 9, BLOCK);
+    vs16 r = NAME(finish)(s, TL_DIV_9, 0, 9, c->lo[0], c->hi[0]);
+    r = NAME(pw_px)(r, f->st[b][1], f->t[b][1], &c->k1, c->lo[1], c->hi[1], grouped);
+    return NAME(pw_px)(r, f->st[b][2], f->t[b][2], &c->k2, c->lo[2], c->hi[2], grouped);
+}
+
+TL_ENTRY void NAME(fused_row)(const tl_fused *f, const int8_t *const tap_rows[][9],
+                              const int tap_dx[9], int width, const int *perm, int16_t *acc) {
+    uint16_t off[TL_MAX_BRANCHES][9 * BLOCK] __attribute__((aligned(32)));
+    NAME(branch_consts) c[TL_MAX_BRANCHES];
+    int grouped[TL_MAX_BRANCHES];
+    const int nbr = f->n_branches;
+    for (int b = 0; b < nbr; b++) {
+        memset(&c[b], 0, sizeof c[b]);
+        NAME(pw_prep)(f->st[b][1], f->t[b][1], &c[b].k1);
+        NAME(pw_prep)(f->st[b][2], f->t[b][2], &c[b].k2);
+        for (int s = 0; s < 3; s++) {
+            c[b].lo[s] = V(set1)(f->st[b][s]->out_lo);
+            c[b].hi[s] = V(set1)(f->st[b][s]->out_hi);
+        }
+        grouped[b] = f->t[b][0]->group != 1;
+    }
+    vperm ctrl;
+    V(perm_prep)(perm, &ctrl);
+    const vs16 lo = V(set1)(-128), hi = V(set1)(127);
+    for (int x0 = 0; x0 < width; x0 += BLOCK) {
+        const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
+        for (int b = 0; b < nbr; b++)
+            NAME(dw_offsets)(f->st[b][0], f->t[b][0], tap_rows[b], tap_dx, x0, nb, off[b]);
+        for (int i = 0; i < nb; i++) {
+            vs16 y = V(zero)();
+            for (int b = 0; b < nbr; b++) /* the two shapes get their own constant loops */
+                y = V(add)(y, grouped[b] ? NAME(branch_px)(f, b, &c[b], off[b] + i, 1)
+                                         : NAME(branch_px)(f, b, &c[b], off[b] + i, 0));
+            y = V(permute)(NAME(clamp)(y, lo, hi), &ctrl);
+            int16_t *a = acc + 16 * (x0 + i);
+            V(store)(a, V(add)(V(loadu)(a), y));
+        }
+    }
+}
+
 TL_ENTRY void NAME(dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
                      const int tap_dx[9], int width, int8_t *out) {
     if (!t || !t->simd) tl_kernels_scalar.dw(st, t, tap_rows, tap_dx, width, out);

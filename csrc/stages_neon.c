@@ -77,6 +77,6 @@ TL_FN void neon_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *b
 
 #include "simd_body.h"
 
-const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon};
+const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon, fused_row_neon};
 
 #endif

@@ -157,7 +157,7 @@ TL_FN vs16 avx2_permute(vs16 a, const vperm *c) { /* pshufb works within 128-bit
 
 #include "simd_body.h"
 
-const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41};
-const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2};
+const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41, fused_row_sse41};
+const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2, fused_row_avx2};
 
 #endif
