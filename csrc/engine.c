@@ -167,7 +167,8 @@ static int alloc_workspace(workspace *w) {
             /* level s feeds stage s; level n_stages is the branch output */
             int dw_after = 0;
             for (int t = s; t < br->n_stages; t++) dw_after += br->stages[t].kind == TL_DW;
-            int rows = w->band + 2 * dw_after;
+            /* + 2: level 0 of a fused run holds the rows of every rotation at once */
+            int rows = w->band + 2 * dw_after + (s == 0 ? 2 : 0);
             if (rows > w->height) rows = w->height;
             feature_rows *f = &w->feat[b][s];
             f->channels = s == 0 ? 1 : br->stages[s - 1].cout;
@@ -201,17 +202,27 @@ static void tap_offsets(int r, int *dy, int *dx) {
     for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - 2, k % 3 - 2, &dy[k], &dx[k]);
 }
 
-/* A fused-shape model at rotation r: every branch from its input rows to the accumulator. */
-static void run_fused(workspace *w, int r, const tl_image_in *in, int y0, int y1, const int *perm) {
-    const int width = w->width, height = w->height, s2 = w->m->scale * w->m->scale;
-    int tap_dy[9], tap_dx[9], a, e;
-    tap_offsets(r, tap_dy, tap_dx);
-    input_rows(&w->m->branches[0].stages[0], r, height, y0, y1, &a, &e);
+/* A fused-shape model: the branch inputs of band [y0, y1) for all rotations at once. */
+static void split_fused(workspace *w, const tl_image_in *in, int y0, int y1, const int *rots, int n_rots) {
+    int a = w->height, e = 0;
+    for (int i = 0; i < n_rots; i++) {
+        int ar, er;
+        input_rows(&w->m->branches[0].stages[0], rots[i], w->height, y0, y1, &ar, &er);
+        if (ar < a) a = ar;
+        if (er > e) e = er;
+    }
     for (int b = 0; b < w->m->n_branches; b++) {
         w->feat[b][0].row0 = a;
         w->feat[b][0].rows = e - a;
         split_rows(w, b, in, a, e);
     }
+}
+
+/* A fused-shape model at rotation r: every branch from its input rows to the accumulator. */
+static void run_fused(workspace *w, int r, int y0, int y1, const int *perm) {
+    const int width = w->width, height = w->height, s2 = w->m->scale * w->m->scale;
+    int tap_dy[9], tap_dx[9];
+    tap_offsets(r, tap_dy, tap_dx);
     for (int y = y0; y < y1; y++) {
         const int8_t *tap_rows[TL_MAX_BRANCHES][9];
         for (int b = 0; b < w->m->n_branches; b++)
@@ -302,12 +313,13 @@ int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out
     for (int y0 = row_begin; y0 < row_end; y0 += w.band) {
         const int y1 = y0 + w.band < row_end ? y0 + w.band : row_end;
         memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
+        if (w.fused) split_fused(&w, in, y0, y1, rotation_sets[m->rotations], m->rotations);
         for (int i = 0; i < m->rotations; i++) {
             const int r = rotation_sets[m->rotations][i];
             int perm[TL_MAX_SCALE * TL_MAX_SCALE];
             rotation_perm(r, s, perm);
             if (w.fused) {
-                run_fused(&w, r, in, y0, y1, perm);
+                run_fused(&w, r, y0, y1, perm);
                 continue;
             }
             for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, in, y0, y1);
