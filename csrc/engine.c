@@ -123,23 +123,57 @@ static void input_rows(const tl_stage *st, int r, int height, int a, int b, int 
     *ib = hi + 1;
 }
 
+struct tl_prepared {
+    const tl_model *m;
+    int isa;
+    const tl_kernels *k;
+    tl_stage16 t16[TL_MAX_BRANCHES][TL_MAX_STAGES]; /* SIMD tables (tables16 paths only) */
+    int fused;     /* the kernels run whole rotations row by row (kernels.h, tl_fused) */
+    tl_fused f;    /* points into t16 */
+};
+
+void tl_prepared_free(tl_prepared *p) {
+    if (!p) return;
+    for (int b = 0; b < TL_MAX_BRANCHES; b++)
+        for (int s = 0; s < TL_MAX_STAGES; s++) tl_stage16_free(&p->t16[b][s]);
+    free(p);
+}
+
+int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
+    *out = NULL;
+    if (tl_check_model(m) != TL_OK) return TL_ERR_ARG;
+    const tl_kernels *k = tl_kernels_for(isa);
+    if (!k) return TL_ERR_ISA;
+    tl_prepared *p = calloc(1, sizeof *p);
+    if (!p) return TL_ERR_NOMEM;
+    p->m = m;
+    p->isa = isa;
+    p->k = k;
+    if (k->tables16)
+        for (int b = 0; b < m->n_branches; b++)
+            for (int s = 0; s < m->branches[b].n_stages; s++)
+                if (tl_stage16_build(&m->branches[b].stages[s], &p->t16[b][s]) != TL_OK) {
+                    tl_prepared_free(p);
+                    return TL_ERR_NOMEM;
+                }
+    p->fused = k->fused_row && tl_fused_init(m, p->t16, &p->f);
+    *out = p;
+    return TL_OK;
+}
+
 typedef struct {
     const tl_model *m;
     const tl_kernels *k;
+    const tl_prepared *p;
     int height, width, band;
     int8_t split_lut[TL_MAX_BRANCHES][256];
     feature_rows feat[TL_MAX_BRANCHES][TL_MAX_STAGES + 1];
-    tl_stage16 t16[TL_MAX_BRANCHES][TL_MAX_STAGES]; /* SIMD tables (tables16 paths only) */
-    int fused;     /* the kernels run whole rotations row by row (kernels.h, tl_fused) */
-    tl_fused f;
     int16_t *acc;  /* [band][width][scale^2]: rotations added, sub-pixels in output order */
 } workspace;
 
 static void free_workspace(workspace *w) {
-    for (int b = 0; b < TL_MAX_BRANCHES; b++) {
+    for (int b = 0; b < TL_MAX_BRANCHES; b++)
         for (int s = 0; s <= TL_MAX_STAGES; s++) free(w->feat[b][s].data);
-        for (int s = 0; s < TL_MAX_STAGES; s++) tl_stage16_free(&w->t16[b][s]);
-    }
     free(w->acc);
 }
 
@@ -176,11 +210,7 @@ static int alloc_workspace(workspace *w) {
             f->data = malloc((size_t)rows * (size_t)f->stride);
             if (!f->data) return TL_ERR_NOMEM;
         }
-        if (w->k->tables16)
-            for (int s = 0; s < br->n_stages; s++)
-                if (tl_stage16_build(&br->stages[s], &w->t16[b][s]) != TL_OK) return TL_ERR_NOMEM;
     }
-    w->fused = w->k->fused_row && tl_fused_init(m, w->t16, &w->f);
     const size_t s2 = (size_t)m->scale * (size_t)m->scale;
     w->acc = malloc(sizeof(int16_t) * (size_t)w->band * (size_t)w->width * s2);
     return w->acc ? TL_OK : TL_ERR_NOMEM;
@@ -227,7 +257,7 @@ static void run_fused(workspace *w, int r, int y0, int y1, const int *perm) {
         const int8_t *tap_rows[TL_MAX_BRANCHES][9];
         for (int b = 0; b < w->m->n_branches; b++)
             for (int k = 0; k < 9; k++) tap_rows[b][k] = row_at(&w->feat[b][0], reflect(y + tap_dy[k], height));
-        w->k->fused_row(&w->f, tap_rows, tap_dx, width, perm, w->acc + (ptrdiff_t)(y - y0) * width * s2);
+        w->k->fused_row(&w->p->f, tap_rows, tap_dx, width, perm, w->acc + (ptrdiff_t)(y - y0) * width * s2);
     }
 }
 
@@ -257,9 +287,9 @@ static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0
             if (st->kind == TL_DW) {
                 const int8_t *tap_rows[9];
                 for (int k = 0; k < 9; k++) tap_rows[k] = row_at(&feat[s], reflect(y + tap_dy[k], height));
-                w->k->dw(st, &w->t16[b][s], tap_rows, tap_dx, width, out);
+                w->k->dw(st, &w->p->t16[b][s], tap_rows, tap_dx, width, out);
             } else {
-                w->k->pw(st, &w->t16[b][s], row_at(&feat[s], y), width, out);
+                w->k->pw(st, &w->p->t16[b][s], row_at(&feat[s], y), width, out);
             }
             if (s + 1 < n) fill_halo(out, width, st->cout);
         }
@@ -287,18 +317,26 @@ static void add_rotation(workspace *w, int y0, int y1, const int *perm) {
 
 int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out *out,
                     int row_begin, int row_end, int isa) {
-    if (tl_check_model(m) != TL_OK || !in || !out || !in->data || !out->data ||
+    tl_prepared *p;
+    int status = tl_prepare(m, isa, &p);
+    if (status == TL_OK) status = tl_restore_rows_prepared(m, p, in, out, row_begin, row_end);
+    tl_prepared_free(p);
+    return status;
+}
+
+int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_image_in *in,
+                             const tl_image_out *out, int row_begin, int row_end) {
+    if (!p || p->m != m || !in || !out || !in->data || !out->data ||
         in->height < 1 || in->width < 1 || row_begin < 0 || row_end > in->height ||
         row_begin > row_end)
         return TL_ERR_ARG;
-    const tl_kernels *kern = tl_kernels_for(isa);
-    if (!kern) return TL_ERR_ISA;
     if (row_begin == row_end) return TL_OK;
 
     workspace w;
     memset(&w, 0, sizeof w);
     w.m = m;
-    w.k = kern;
+    w.k = p->k;
+    w.p = p;
     w.height = in->height;
     w.width = in->width;
     int status = alloc_workspace(&w);
@@ -313,12 +351,12 @@ int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out
     for (int y0 = row_begin; y0 < row_end; y0 += w.band) {
         const int y1 = y0 + w.band < row_end ? y0 + w.band : row_end;
         memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
-        if (w.fused) split_fused(&w, in, y0, y1, rotation_sets[m->rotations], m->rotations);
+        if (p->fused) split_fused(&w, in, y0, y1, rotation_sets[m->rotations], m->rotations);
         for (int i = 0; i < m->rotations; i++) {
             const int r = rotation_sets[m->rotations][i];
             int perm[TL_MAX_SCALE * TL_MAX_SCALE];
             rotation_perm(r, s, perm);
-            if (w.fused) {
+            if (p->fused) {
                 run_fused(&w, r, y0, y1, perm);
                 continue;
             }
@@ -326,7 +364,7 @@ int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out
             add_rotation(&w, y0, y1, perm);
         }
         for (int y = y0; y < y1; y++)
-            kern->emit(w.acc + (ptrdiff_t)(y - y0) * acc_row, width, s,
+            p->k->emit(w.acc + (ptrdiff_t)(y - y0) * acc_row, width, s,
                        out->data + (ptrdiff_t)y * s * out->row_stride, out->row_stride,
                        out->col_stride);
     }
