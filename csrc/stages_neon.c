@@ -24,7 +24,7 @@ TL_FN vs16 neon_pair(int16x8_t l, int16x8_t h) {
 }
 TL_FN vs16 neon_zero(void) { return neon_pair(vdupq_n_s16(0), vdupq_n_s16(0)); }
 TL_FN vs16 neon_set1(int v) { return neon_pair(vdupq_n_s16((int16_t)v), vdupq_n_s16((int16_t)v)); }
-TL_FN vs16 neon_load(const int16_t *p) { return neon_pair(vld1q_s16(p), vld1q_s16(p + 8)); }
+TL_FN vs16 neon_load(const int16_t *p) { return vld1q_s16_x2(p); } /* one ld1 of 32 bytes */
 TL_FN vs16 neon_loadu(const int16_t *p) { return neon_load(p); }
 TL_FN void neon_store(int16_t *p, vs16 a) {
     vst1q_s16(p, a.val[0]);
