@@ -7,7 +7,14 @@
  *
  * Work goes band by band of output rows. For a band every stage computes the rows the next
  * stage needs (a DW stage needs up to 2 more), so intermediate feature rows stay in cache and
- * bands are independent: splitting the image into row ranges never changes the result. */
+ * bands are independent: splitting the image into row ranges never changes the result.
+ *
+ * A model of the fused shape (kernels.h: TinyLUT-S) on a path with a fused row kernel skips
+ * the stage-by-stage rows: per band the branch inputs are split once for all rotations, and per
+ * rotation and row one kernel call takes every pixel from its 3x3 window to the accumulator.
+ *
+ * What a path precomputes from the model (tl_prepared: the SIMD paths' int16 tables) is made
+ * once by tl_prepare and only read here, so threads share it. */
 #include <stdlib.h>
 #include <string.h>
 
