@@ -8,10 +8,10 @@
  * Work goes band by band of output rows. For a band every stage computes the rows the next
  * stage needs (a DW stage needs up to 2 more), so intermediate feature rows stay in cache and
  * bands are independent: splitting the image into row ranges never changes the result.
- *
- * A model of the fused shape (kernels.h: TinyLUT-S) on a path with a fused row kernel skips
- * the stage-by-stage rows: per band the branch inputs are split once for all rotations, and per
- * rotation and row one kernel call takes every pixel from its 3x3 window to the accumulator.
+ * A stage runs a whole row before the next stage starts: one table is in use at a time, which
+ * keeps it in L1 (a per-pixel fusion of all stages, tried, reads six tables per pixel and was
+ * slower for it despite fewer instructions). The branch inputs are split once per band for
+ * all rotations.
  *
  * What a path precomputes from the model (tl_prepared: the SIMD paths' int16 tables) is made
  * once by tl_prepare and only read here, so threads share it. */
@@ -135,8 +135,6 @@ struct tl_prepared {
     int isa;
     const tl_kernels *k;
     tl_stage16 t16[TL_MAX_BRANCHES][TL_MAX_STAGES]; /* SIMD tables (tables16 paths only) */
-    int fused;     /* the kernels run whole rotations row by row (kernels.h, tl_fused) */
-    tl_fused f;    /* points into t16 */
 };
 
 void tl_prepared_free(tl_prepared *p) {
@@ -163,7 +161,6 @@ int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
                     tl_prepared_free(p);
                     return TL_ERR_NOMEM;
                 }
-    p->fused = k->fused_row && tl_fused_init(m, p->t16, &p->f);
     *out = p;
     return TL_OK;
 }
@@ -208,8 +205,8 @@ static int alloc_workspace(workspace *w) {
             /* level s feeds stage s; level n_stages is the branch output */
             int dw_after = 0;
             for (int t = s; t < br->n_stages; t++) dw_after += br->stages[t].kind == TL_DW;
-            /* + 2: level 0 of a fused run holds the rows of every rotation at once */
-            int rows = w->band + 2 * dw_after + (s == 0 ? 2 : 0);
+            /* level 0 holds the rows of every rotation at once: 2 more per DW on each side */
+            int rows = w->band + (s == 0 ? 4 : 2) * dw_after;
             if (rows > w->height) rows = w->height;
             feature_rows *f = &w->feat[b][s];
             f->channels = s == 0 ? 1 : br->stages[s - 1].cout;
@@ -239,37 +236,32 @@ static void tap_offsets(int r, int *dy, int *dx) {
     for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - 2, k % 3 - 2, &dy[k], &dx[k]);
 }
 
-/* A fused-shape model: the branch inputs of band [y0, y1) for all rotations at once. */
-static void split_fused(workspace *w, const tl_image_in *in, int y0, int y1, const int *rots, int n_rots) {
-    int a = w->height, e = 0;
-    for (int i = 0; i < n_rots; i++) {
-        int ar, er;
-        input_rows(&w->m->branches[0].stages[0], rots[i], w->height, y0, y1, &ar, &er);
-        if (ar < a) a = ar;
-        if (er > e) e = er;
-    }
+/* Rows of branch b's input that rotation r needs for output rows [y0, y1). */
+static void branch_input_rows(const workspace *w, int b, int r, int y0, int y1, int *a, int *e) {
+    const tl_branch *br = &w->m->branches[b];
+    *a = y0;
+    *e = y1;
+    for (int s = br->n_stages - 1; s >= 0; s--) input_rows(&br->stages[s], r, w->height, *a, *e, a, e);
+}
+
+/* The branch inputs of band [y0, y1), for all rotations at once (they do not depend on it). */
+static void split_band(workspace *w, const tl_image_in *in, int y0, int y1, const int *rots, int n_rots) {
     for (int b = 0; b < w->m->n_branches; b++) {
+        int a = w->height, e = 0;
+        for (int i = 0; i < n_rots; i++) {
+            int ar, er;
+            branch_input_rows(w, b, rots[i], y0, y1, &ar, &er);
+            if (ar < a) a = ar;
+            if (er > e) e = er;
+        }
         w->feat[b][0].row0 = a;
         w->feat[b][0].rows = e - a;
         split_rows(w, b, in, a, e);
     }
 }
 
-/* A fused-shape model at rotation r: every branch from its input rows to the accumulator. */
-static void run_fused(workspace *w, int r, int y0, int y1, const int *perm) {
-    const int width = w->width, height = w->height, s2 = w->m->scale * w->m->scale;
-    int tap_dy[9], tap_dx[9];
-    tap_offsets(r, tap_dy, tap_dx);
-    for (int y = y0; y < y1; y++) {
-        const int8_t *tap_rows[TL_MAX_BRANCHES][9];
-        for (int b = 0; b < w->m->n_branches; b++)
-            for (int k = 0; k < 9; k++) tap_rows[b][k] = row_at(&w->feat[b][0], reflect(y + tap_dy[k], height));
-        w->k->fused_row(&w->p->f, tap_rows, tap_dx, width, perm, w->acc + (ptrdiff_t)(y - y0) * width * s2);
-    }
-}
-
 /* One branch at rotation r for output rows [y0, y1), into its last feature rows. */
-static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0, int y1) {
+static void run_branch(workspace *w, int b, int r, int y0, int y1) {
     const tl_branch *br = &w->m->branches[b];
     const int n = br->n_stages, width = w->width, height = w->height;
     feature_rows *feat = w->feat[b];
@@ -278,12 +270,10 @@ static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0
     a[n] = y0;
     e[n] = y1;
     for (int s = n - 1; s >= 0; s--) input_rows(&br->stages[s], r, height, a[s + 1], e[s + 1], &a[s], &e[s]);
-    for (int s = 0; s <= n; s++) {
+    for (int s = 1; s <= n; s++) { /* level 0: split_band */
         feat[s].row0 = a[s];
         feat[s].rows = e[s] - a[s];
     }
-
-    split_rows(w, b, in, a[0], e[0]);
 
     for (int s = 0; s < n; s++) {
         const tl_stage *st = &br->stages[s];
@@ -358,16 +348,12 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
     for (int y0 = row_begin; y0 < row_end; y0 += w.band) {
         const int y1 = y0 + w.band < row_end ? y0 + w.band : row_end;
         memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
-        if (p->fused) split_fused(&w, in, y0, y1, rotation_sets[m->rotations], m->rotations);
+        split_band(&w, in, y0, y1, rotation_sets[m->rotations], m->rotations);
         for (int i = 0; i < m->rotations; i++) {
             const int r = rotation_sets[m->rotations][i];
             int perm[TL_MAX_SCALE * TL_MAX_SCALE];
             rotation_perm(r, s, perm);
-            if (p->fused) {
-                run_fused(&w, r, y0, y1, perm);
-                continue;
-            }
-            for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, in, y0, y1);
+            for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, y0, y1);
             add_rotation(&w, y0, y1, perm);
         }
         for (int y = y0; y < y1; y++)

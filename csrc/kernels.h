@@ -45,19 +45,6 @@ static inline int32_t tl_rne_folded(int32_t x, int32_t d, int32_t p) {
     return q + ((r2 > d) | ((r2 == d) & ((q ^ p) & 1)));
 }
 
-/* A model the fused row kernel takes: scale 4, every branch DW(1 -> 16, /9) then two
- * PW(16 -> 16, /16, residual), every stage with SIMD tables, either all fetches ungrouped
- * (MSB-like) or DW taps by 3 and PW channels by 4 (LSB-like): TinyLUT-S. Then a whole
- * rotation runs pixel by pixel with every intermediate in registers. */
-typedef struct {
-    int n_branches;
-    const tl_stage *st[TL_MAX_BRANCHES][3];
-    const tl_stage16 *t[TL_MAX_BRANCHES][3];
-} tl_fused;
-
-/* 1 and fills f if the branches (with their tables) have the fused shape. */
-int tl_fused_init(const tl_model *m, tl_stage16 t16[][TL_MAX_STAGES], tl_fused *f);
-
 /* ---------------------------------------------------------------- kernels
  * Pixel x of a feature row is at row[x * channels]; rows carry a 2-pixel halo on each side
  * (x = -2 .. width + 1) that the engine fills by reflection before a DW stage reads them. */
@@ -76,10 +63,6 @@ typedef struct {
      * clamp(acc[(x * s + A) * s + B], -128, 127) + 128, for A, B < s. */
     void (*emit)(const int16_t *acc, int width, int s, uint8_t *out, ptrdiff_t row_stride,
                  ptrdiff_t col_stride);
-    /* Optional (NULL: run stage by stage): one row of one rotation of a fused-shape model,
-     * from each branch's split input rows to merge, as dw + pw + pw + merge would do. */
-    void (*fused_row)(const tl_fused *f, const int8_t *const tap_rows[][9], const int tap_dx[9],
-                      int width, const int *perm, int16_t *acc);
 } tl_kernels;
 
 /* The residual (tap 8) is the pixel itself: window offset (0, 0). */

@@ -8,8 +8,7 @@
  *              zero set1 load(aligned int16) loadu store(int16) load8(16 int8, sign-extended)
  *              add sub and xor min max srai1 srai4 slli5 mullo div9 (x*7282>>16, 0<=x<2^15)
  *              store8 (16 int8) storeu8 (16 uint8), perm_prep/permute (any 16-lane permutation),
- *              grp4 (offsets of 4 groups of 4 channels from 16 int8, see pw_offsets),
- *              grp4r (the same from a register: o[g] = sum of in * w32 over group g + base[g])
+ *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets)
  *
  * Per output pixel a stage adds n_fetch int16 rows whose byte offsets into the stage's
  * tables16 table are computed with vector arithmetic, 16 pixels (DW) or one pixel's channels
@@ -59,8 +58,6 @@ typedef struct {
     vs16 base[TL_MAX_CHANNELS / 16]; /* ungrouped: (c * n - lo) * 32 for the 16 channels of chunk q */
     int32_t gbase[TL_MAX_CHANNELS / 4]; /* grouped: byte offset of group j's table */
     int8_t w[16];                       /* grouped: weights n^3, n^2, n, 1 of a group's values */
-    vs16 w32;                           /* grouped, from a register: 32 * w */
-    int32_t rbase[4];                   /* grouped, from a register: gbase - 32 * lo * sum(w) */
 } NAME(pw_consts);
 
 TL_FN void NAME(pw_prep)(const tl_stage *st, const tl_stage16 *t, NAME(pw_consts) *k) {
@@ -72,15 +69,7 @@ TL_FN void NAME(pw_prep)(const tl_stage *st, const tl_stage16 *t, NAME(pw_consts
     }
     if (t->group > 1) /* n_fetch = cin / 4 */
         for (int j = 0; j < t->n_fetch; j++) k->gbase[j] = j * t->rows * TL_ROW_BYTES;
-    int16_t w32[16];
-    for (int l = 0; l < 16; l++) {
-        k->w[l] = (int8_t)(l % 4 == 0 ? n * n * n : l % 4 == 1 ? n * n : l % 4 == 2 ? n : 1);
-        w32[l] = (int16_t)(k->w[l] * TL_ROW_BYTES);
-    }
-    k->w32 = V(loadu)(w32);
-    if (t->group > 1)
-        for (int j = 0; j < 4 && j < t->n_fetch; j++)
-            k->rbase[j] = k->gbase[j] - lo * TL_ROW_BYTES * (n * n * n + n * n + n + 1);
+    for (int l = 0; l < 16; l++) k->w[l] = (int8_t)(l % 4 == 0 ? n * n * n : l % 4 == 1 ? n * n : l % 4 == 2 ? n : 1);
 }
 
 /* PW: off[i * n_fetch + j] for pixel x0 + i and fetch j (a channel, or a group of 4). */
@@ -187,100 +176,6 @@ TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in
 #undef TL_CASE
     if (kind == TL_DW) NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf);
     else NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf);
-}
-
-/* ---------------------------------------------------------------- fused rotation row */
-
-/* The offsets go through memory on purpose: compilers otherwise forward them from the vector
- * register lane by lane (pextrw: two slow uops each) instead of one plain load per fetch. */
-#define TL_THROUGH_MEMORY(buf) __asm__("" : "+m"(buf))
-
-/* Row sum of n fetches at offsets o[0], o[sj], ... */
-TL_FN vs16 NAME(fetch)(const char *tab, const uint16_t *o, const int n, const int sj) {
-    vs16 s = V(load)((const int16_t *)(tab + o[0]));
-#pragma GCC unroll 16
-    for (int j = 1; j < n; j++) s = V(add)(s, V(load)((const int16_t *)(tab + o[j * sj])));
-    return s;
-}
-
-/* A PW(16 -> 16, /16, residual) stage on one pixel whose input is in a register. */
-TL_FN vs16 NAME(pw_px)(vs16 in, const char *tab, const NAME(pw_consts) *k, vs16 lo, vs16 hi,
-                       const int grouped) {
-    uint16_t o[16] __attribute__((aligned(32)));
-    vs16 s;
-    if (!grouped) {
-        V(store)((int16_t *)o, V(add)(V(slli5)(in), k->base[0]));
-        TL_THROUGH_MEMORY(o);
-        s = NAME(fetch)(tab, o, 16, 1);
-    } else {
-        V(grp4r)(in, k->w32, k->rbase, o);
-        TL_THROUGH_MEMORY(o);
-        s = NAME(fetch)(tab, o, 4, 1);
-    }
-    return NAME(finish)(s, TL_DIV_16, 1, 16, lo, hi);
-}
-
-typedef struct {
-    NAME(pw_consts) k1, k2;
-    vs16 lo[3], hi[3];
-    const char *tab[3];
-} NAME(branch_consts);
-
-/* One branch, one pixel: DW fetches at off[j * BLOCK], then PW, then UP. */
-TL_FN vs16 NAME(branch_px)(const NAME(branch_consts) *c, const uint16_t *off, const int grouped) {
-    const vs16 s = NAME(fetch)(c->tab[0], off, grouped ? 3 : 9, BLOCK);
-    vs16 r = NAME(finish)(s, TL_DIV_9, 0, 9, c->lo[0], c->hi[0]);
-    r = NAME(pw_px)(r, c->tab[1], &c->k1, c->lo[1], c->hi[1], grouped);
-    return NAME(pw_px)(r, c->tab[2], &c->k2, c->lo[2], c->hi[2], grouped);
-}
-
-/* Pixels x0 .. x0 + nb - 1: all branches, merge, rotate back, add into acc. nbr, g0 and g1
- * (branch count, whether branch 0 / 1 has grouped fetches) are constants where inlined. */
-TL_FN void NAME(fused_block)(const NAME(branch_consts) *c, const int *grouped,
-                             uint16_t (*off)[9 * BLOCK], int nb, const vperm *ctrl, int16_t *acc,
-                             const int nbr, const int g0, const int g1) {
-    const vs16 lo = V(set1)(-128), hi = V(set1)(127);
-    for (int i = 0; i < nb; i++) {
-        vs16 y = NAME(branch_px)(&c[0], off[0] + i, g0);
-        if (nbr > 1) y = V(add)(y, NAME(branch_px)(&c[1], off[1] + i, g1));
-        for (int b = 2; b < nbr; b++)
-            y = V(add)(y, grouped[b] ? NAME(branch_px)(&c[b], off[b] + i, 1)
-                                     : NAME(branch_px)(&c[b], off[b] + i, 0));
-        y = V(permute)(NAME(clamp)(y, lo, hi), ctrl);
-        V(store)(acc + 16 * i, V(add)(V(loadu)(acc + 16 * i), y));
-    }
-}
-
-TL_ENTRY void NAME(fused_row)(const tl_fused *f, const int8_t *const tap_rows[][9],
-                              const int tap_dx[9], int width, const int *perm, int16_t *acc) {
-    uint16_t off[TL_MAX_BRANCHES][9 * BLOCK] __attribute__((aligned(32)));
-    NAME(branch_consts) c[TL_MAX_BRANCHES];
-    int grouped[TL_MAX_BRANCHES];
-    const int nbr = f->n_branches;
-    for (int b = 0; b < nbr; b++) {
-        memset(&c[b], 0, sizeof c[b]);
-        NAME(pw_prep)(f->st[b][1], f->t[b][1], &c[b].k1);
-        NAME(pw_prep)(f->st[b][2], f->t[b][2], &c[b].k2);
-        for (int s = 0; s < 3; s++) {
-            c[b].lo[s] = V(set1)(f->st[b][s]->out_lo);
-            c[b].hi[s] = V(set1)(f->st[b][s]->out_hi);
-            c[b].tab[s] = (const char *)f->t[b][s]->tab;
-        }
-        grouped[b] = f->t[b][0]->group != 1;
-    }
-    vperm ctrl;
-    V(perm_prep)(perm, &ctrl);
-    for (int x0 = 0; x0 < width; x0 += BLOCK) {
-        const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
-        int16_t *a = acc + 16 * x0;
-        for (int b = 0; b < nbr; b++)
-            NAME(dw_offsets)(f->st[b][0], f->t[b][0], tap_rows[b], tap_dx, x0, nb, off[b]);
-        /* TinyLUT-S (MSB ungrouped, LSB grouped) and its mirror get fully constant code */
-        if (nbr == 2 && !grouped[0] && grouped[1]) NAME(fused_block)(c, grouped, off, nb, &ctrl, a, 2, 0, 1);
-        else if (nbr == 2 && grouped[0] && !grouped[1]) NAME(fused_block)(c, grouped, off, nb, &ctrl, a, 2, 1, 0);
-        else if (grouped[0]) NAME(fused_block)(c, grouped, off, nb, &ctrl, a, nbr, 1, nbr > 1 && grouped[1]);
-        else NAME(fused_block)(c, grouped, off, nb, &ctrl, a, nbr, 0, nbr > 1 && grouped[1]);
-    }
 }
 
 TL_ENTRY void NAME(dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],

@@ -242,4 +242,4 @@ static void emit_scalar(const int16_t *acc, int width, int s, uint8_t *out, ptrd
                     (uint8_t)(clamp(acc[a * s + b], -128, 127) + 128);
 }
 
-const tl_kernels tl_kernels_scalar = {0, dw_scalar, pw_scalar, merge_scalar, emit_scalar, NULL};
+const tl_kernels tl_kernels_scalar = {0, dw_scalar, pw_scalar, merge_scalar, emit_scalar};

@@ -75,16 +75,8 @@ TL_FN void neon_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *b
     vst1_u16(out, vmovn_u32(q));
 }
 
-TL_FN void neon_grp4r(vs16 in, vs16 w, const int32_t *base, uint16_t *out) {
-    /* products <= 3 * 2048 fit int16; pairwise sums give each group in one int32 */
-    const int32x4_t lo = vpaddlq_s16(vmulq_s16(in.val[0], w.val[0]));
-    const int32x4_t hi = vpaddlq_s16(vmulq_s16(in.val[1], w.val[1]));
-    const int32x4_t q = vaddq_s32(vpaddq_s32(lo, hi), vld1q_s32(base));
-    vst1_u16(out, vmovn_u32(vreinterpretq_u32_s32(q)));
-}
-
 #include "simd_body.h"
 
-const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon, fused_row_neon};
+const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon};
 
 #endif

@@ -99,12 +99,6 @@ TL_FN void sse41_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *
     _mm_storel_epi64((__m128i *)out, _mm_packus_epi32(q, q));
 }
 
-TL_FN void sse41_grp4r(vs16 in, vs16 w, const int32_t *base, uint16_t *out) {
-    __m128i q = _mm_hadd_epi32(_mm_madd_epi16(in.l, w.l), _mm_madd_epi16(in.h, w.h));
-    q = _mm_add_epi32(q, _mm_loadu_si128((const __m128i *)base));
-    _mm_storel_epi64((__m128i *)out, _mm_packus_epi32(q, q));
-}
-
 #include "simd_body.h"
 #undef TL_FN
 #undef TL_ENTRY
@@ -160,16 +154,10 @@ TL_FN vs16 avx2_permute(vs16 a, const vperm *c) { /* pshufb works within 128-bit
     return _mm256_or_si256(_mm256_shuffle_epi8(a, c->same), _mm256_shuffle_epi8(swapped, c->cross));
 }
 #define avx2_grp4 sse41_grp4 /* 128-bit work; inlines into AVX2 code as VEX */
-TL_FN void avx2_grp4r(vs16 in, vs16 w, const int32_t *base, uint16_t *out) {
-    const __m256i p = _mm256_madd_epi16(in, w); /* pairs of a group in each 64-bit slot */
-    __m128i q = _mm_hadd_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-    q = _mm_add_epi32(q, _mm_loadu_si128((const __m128i *)base));
-    _mm_storel_epi64((__m128i *)out, _mm_packus_epi32(q, q));
-}
 
 #include "simd_body.h"
 
-const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41, fused_row_sse41};
-const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2, fused_row_avx2};
+const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41};
+const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2};
 
 #endif

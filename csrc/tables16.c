@@ -97,23 +97,3 @@ int tl_stage16_build(const tl_stage *st, tl_stage16 *t) {
     return TL_OK;
 }
 
-int tl_fused_init(const tl_model *m, tl_stage16 t16[][TL_MAX_STAGES], tl_fused *f) {
-    if (m->scale != 4) return 0;
-    f->n_branches = m->n_branches;
-    for (int b = 0; b < m->n_branches; b++) {
-        const tl_branch *br = &m->branches[b];
-        if (br->n_stages != 3) return 0;
-        for (int s = 0; s < 3; s++) {
-            const tl_stage *st = &br->stages[s];
-            const tl_stage16 *t = &t16[b][s];
-            const int dw = s == 0;
-            if (!t->simd || st->kind != (dw ? TL_DW : TL_PW) || st->cin != (dw ? 1 : 16) ||
-                st->cout != 16 || t->mode != (dw ? TL_DIV_9 : TL_DIV_16) || t->k2 != !dw ||
-                t->group != (t16[b][0].group == 1 ? 1 : dw ? 3 : 4))
-                return 0;
-            f->st[b][s] = st;
-            f->t[b][s] = t;
-        }
-    }
-    return 1;
-}
