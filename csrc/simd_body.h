@@ -74,9 +74,9 @@ TL_FN void NAME(pw_prep)(const tl_stage *st, const tl_stage16 *t, NAME(pw_consts
 
 /* PW: off[i * n_fetch + j] for pixel x0 + i and fetch j (a channel, or a group of 4). */
 TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(pw_consts) *k,
-                            const int8_t *in, int nb, uint16_t *off) {
-    const int n = st->in_n, lo = st->in_lo, cin = st->cin, nf = t->n_fetch;
-    if (t->group == 1) {
+                            const int8_t *in, int nb, uint16_t *off, const int cin, const int group) {
+    const int n = st->in_n, lo = st->in_lo, nf = t->n_fetch;
+    if (group == 1) {
         if (cin % 16 == 0) {
             for (int i = 0; i < nb; i++)
                 for (int q = 0; q < cin / 16; q++)
@@ -130,18 +130,19 @@ TL_FN vs16 NAME(finish)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi) {
 /* One row of a stage; kind, mode, k2 and nf are constants where it is inlined. */
 TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
                            const int8_t *const tap_rows[9], const int tap_dx[9], int width,
-                           int8_t *out, const int kind, const int mode, const int k2, const int nf) {
+                           int8_t *out, const int kind, const int mode, const int k2, const int nf,
+                           const int cin, const int cout, const int group) {
     uint16_t off[BLOCK * TL_MAX_CHANNELS] __attribute__((aligned(32)));
     const char *tab = (const char *)t->tab;
     const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
-    const int cout = st->cout, si = kind == TL_DW ? 1 : nf, sj = kind == TL_DW ? BLOCK : 1;
+    const int si = kind == TL_DW ? 1 : nf, sj = kind == TL_DW ? BLOCK : 1;
     NAME(pw_consts) k;
     memset(&k, 0, sizeof k);
     if (kind == TL_PW) NAME(pw_prep)(st, t, &k);
     for (int x0 = 0; x0 < width; x0 += BLOCK) {
         const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
         if (kind == TL_DW) NAME(dw_offsets)(st, t, tap_rows, tap_dx, x0, nb, off);
-        else NAME(pw_offsets)(st, t, &k, in + x0 * st->cin, nb, off);
+        else NAME(pw_offsets)(st, t, &k, in + x0 * cin, nb, off, cin, group);
         for (int i = 0; i < nb; i++) {
             const uint16_t *o = off + i * si;
             vs16 s = V(load)((const int16_t *)(tab + o[0]));
@@ -160,22 +161,26 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
     }
 }
 
-/* The shapes of TinyLUT-S get constant loop counts and divisors; others the general loop. */
+/* The shapes of TinyLUT-S get constant loop counts, channel counts and divisors; others the
+ * general loop. */
 TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
                        const int8_t *const tap_rows[9], const int tap_dx[9], int width, int8_t *out) {
     const int kind = st->kind, mode = t->mode, k2 = t->k2, nf = t->n_fetch;
-#define TL_CASE(K, M, K2, NF)                                                                  \
-    if (kind == K && mode == M && k2 == K2 && nf == NF) {                                      \
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, K, M, K2, NF);               \
+#define TL_CASE(K, M, K2, NF, CIN, G)                                                          \
+    if (kind == K && mode == M && k2 == K2 && nf == NF && st->cin == CIN && st->cout == 16 &&   \
+        t->group == G) {                                                                       \
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, K, M, K2, NF, CIN, 16, G);   \
         return;                                                                                \
     }
-    TL_CASE(TL_DW, TL_DIV_9, 0, 9)
-    TL_CASE(TL_DW, TL_DIV_9, 0, 3)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 16)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 4)
+    TL_CASE(TL_DW, TL_DIV_9, 0, 9, 1, 1)
+    TL_CASE(TL_DW, TL_DIV_9, 0, 3, 1, 3)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4)
 #undef TL_CASE
-    if (kind == TL_DW) NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf);
-    else NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf);
+    if (kind == TL_DW)
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf, st->cin, st->cout, t->group);
+    else
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf, st->cin, st->cout, t->group);
 }
 
 TL_ENTRY void NAME(dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
