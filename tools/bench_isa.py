@@ -12,15 +12,13 @@ NEON cannot run natively here. With ``--aarch64-wheel WHEEL`` (tools/build_wheel
 reports what can be measured honestly on x86:
   * emulated time: the same restore under ``qemu-aarch64-static`` (QEMU_CPU=cortex-a72), scalar
     and neon paths, labelled "emulated": qemu's speed, not a Cortex-A72's;
-  * static instruction counts: the instructions in the per-pixel loop of the fused row kernel
-    (one output pixel of one rotation, both branches and the merge), from the disassembly of
-    the wheel's extension module (``aarch64-linux-gnu-objdump``), beside the same count for the
-    native x86 kernels. Per input pixel and channel the loop runs once per rotation (4); each
-    input pixel makes 16 output pixels.
+  * dynamic instruction counts: the instructions executed inside the extension module per
+    input pixel and channel, scalar and neon, counted by qemu itself (``-d in_asm,exec`` limited
+    to the module's code); ``--callgrind`` gives the same count for the native x86 paths.
 Uses the cross cache of tools/build_wheels.sh and tools/test_aarch64.sh (sysroot, test
 dependencies): run tools/test_aarch64.sh once first.
 
-    python tools/bench_isa.py [--runs 25] [--threads N] [--aarch64-wheel WHEEL] [--json]
+    python tools/bench_isa.py [--runs 25] [--threads N] [--aarch64-wheel WHEEL] [--callgrind] [--json]
 """
 from __future__ import annotations
 
@@ -34,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -73,54 +70,66 @@ def time_isas(runs: int, threads: int, isas=None) -> dict:
     return out
 
 
-# ----------------------------------------------------------------------------- static counts
-
-def loop_sizes(objdump: str, func: str, permute: str, add: str) -> list[tuple[int, int]]:
-    """(instructions, table adds) of the loops of `func` that contain `permute`, the
-    per-pixel loop with the most table adds first."""
-    lines, inside = [], False
-    for line in objdump.splitlines():
-        if re.match(rf"^[0-9a-f]+ <{re.escape(func)}>:", line):
-            inside = True
-            continue
-        if inside and re.match(r"^[0-9a-f]+ <", line):
-            break
-        m = re.match(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$", line) if inside else None
-        if m:
-            lines.append((int(m.group(1), 16), m.group(2), m.group(3)))
-    addrs = [a for a, _, _ in lines]
-    back = []  # (first, last) line index of every backward branch's loop
-    for i, (a, op, args) in enumerate(lines):
-        t = re.search(r"\b([0-9a-f]+) <", args)
-        if (op.startswith("j") or op.startswith("b")) and t and int(t.group(1), 16) in addrs \
-                and int(t.group(1), 16) < a:
-            back.append((addrs.index(int(t.group(1), 16)), i))
-    loops = []
-    for lo, hi in back:
-        if any(lo <= l2 and h2 <= hi and (l2, h2) != (lo, hi) for l2, h2 in back):
-            continue  # not innermost
-        body = lines[lo:hi + 1]
-        if any(o == permute for _, o, _ in body):
-            loops.append((len(body), sum(1 for _, o, x in body if o == add and add_is_table(x))))
-    # the constant-shape TinyLUT-S loop has the most row adds of the loops with a permute
-    loops.sort(key=lambda t: (-t[1], t[0]))
-    return loops
+# ----------------------------------------------------------------------------- instruction counts
+# Instructions executed inside tinylut's extension module per input pixel (one channel), from the
+# difference between two restores of the bench image's first channel, full width, ROWS[0] and
+# ROWS[1] rows: fixed costs (tables, set-up) cancel. 16 output pixels per input pixel (x4).
+ROWS = (4, 12)
+COUNT_SCRIPT = """
+import sys, numpy as np, tinylut
+from bench import load_bench_model, bench_image
+m = load_bench_model(None)
+img, _ = bench_image(None)
+m(np.ascontiguousarray(img[:int(sys.argv[2]), :, 0]), isa=sys.argv[1], threads=1)
+"""
 
 
-def add_is_table(args: str) -> bool:
-    # x86: vpaddw (mem),...; aarch64 counts every 8-lane add (two per 16-lane row)
-    return "(" in args or ".8h" in args
+def qemu_count(log: str) -> int:
+    """Guest instructions executed, from qemu's -d in_asm,exec,nochain log."""
+    size, total, start = {}, 0, None
+    with open(log) as f:
+        for line in f:
+            if line.startswith("Trace "):
+                pc = int(line.split("[", 1)[1].split("/")[1], 16)
+                total += size.get(pc, 0)
+            elif line.startswith("IN:"):
+                start = None
+            elif line.startswith("0x") and ":" in line:
+                addr = int(line.split(":", 1)[0], 16)
+                if start is None:
+                    start = addr
+                    size[start] = 0
+                size[start] += 1
+    return total
 
 
-def static_counts(so: str, objdump: str, func: str, permute: str, add: str) -> dict:
-    text = subprocess.run([objdump, "-d", "--no-show-raw-insn", so], capture_output=True,
-                          text=True, check=True).stdout
-    loops = loop_sizes(text, func, permute, add)
-    if not loops:
-        return {"function": func, "error": "no per-pixel loop found"}
-    n, adds = loops[0]
-    return {"function": func, "loop_instructions": n, "table_adds_in_loop": adds,
-            "per_input_pixel_channel": 4 * n, "per_output_pixel": 4 * n / 16}
+def callgrind_count(code_dir: Path, isa: str, rows: int) -> int:
+    """x86: instructions the C core executes for the restore, by valgrind --tool=callgrind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp, "cg.out")
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                        "--dump-instr=no", sys.executable, "-c", COUNT_SCRIPT, isa, str(rows)],
+                       cwd=code_dir, capture_output=True, check=True,
+                       env={**os.environ, "PYTHONPATH": f"{code_dir}:{_ROOT}"})
+        text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out)],
+                              capture_output=True, text=True, check=True).stdout
+    # everything the C core runs for the call: the inclusive cost of its entry point
+    line = next(l for l in text.splitlines() if "tl_restore_rows_prepared [" in l)
+    return int(line.split()[0].replace(",", ""))
+
+
+def per_pixel(counts: dict, width: int = 320) -> dict:
+    n = (counts[ROWS[1]] - counts[ROWS[0]]) / ((ROWS[1] - ROWS[0]) * width)
+    return {"per_input_pixel_channel": round(n), "per_output_pixel": round(n / 16, 1)}
+
+
+def x86_counts(isas) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "bench.py").write_bytes((_ROOT / "tools" / "bench.py").read_bytes())
+        for isa in isas:
+            out[isa] = per_pixel({r: callgrind_count(Path(tmp), isa, r) for r in ROWS})
+    return out
 
 
 # ----------------------------------------------------------------------------- aarch64
@@ -130,7 +139,7 @@ def cross_dir() -> Path:
 
 
 def emulated(wheel: str, runs: int) -> dict:
-    """Run this script's timing under qemu (cortex-a72) against the wheel; + static counts."""
+    """Under qemu (cortex-a72), against the wheel: timing, and instructions counted by qemu."""
     cross = cross_dir()
     sysroot = cross / "sysroot-arm64"
     deps = [d for d in sorted(glob.glob(str(cross / "testdeps-*"))) if Path(d, "numpy").is_dir()]
@@ -144,10 +153,6 @@ def emulated(wheel: str, runs: int) -> dict:
                 "--platform", "manylinux2014_aarch64"]
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *plat,
                         "--target", str(site), wheel], check=True)
-        with zipfile.ZipFile(wheel) as z:
-            so = next(n for n in z.namelist() if n.endswith(".so") and "_core" in n)
-        res["static"] = static_counts(str(site / so), "aarch64-linux-gnu-objdump",
-                                      "fused_row_neon", "tbl", "add")
         # copies of the bench scripts, away from the source tree (they put a tinylut/ beside
         # them first on sys.path): the emulated python must import the wheel's tinylut
         tools = Path(tmp, "tools")
@@ -161,12 +166,32 @@ def emulated(wheel: str, runs: int) -> dict:
         code = ("import json, bench_isa, tinylut; assert tinylut.__file__.startswith(%r); "
                 "print(json.dumps(bench_isa.time_isas(%d, 1, ['scalar', 'neon'])))"
                 % (str(site), runs))
-        proc = subprocess.run(["qemu-aarch64-static", "-L", str(sysroot),
-                               str(sysroot / "usr" / "bin" / "python3.11"), "-s", "-c", code],
-                              env=env, capture_output=True, text=True, cwd=tmp)
-        if proc.returncode:
-            raise SystemExit(f"bench_isa: emulated run failed:\n{proc.stderr[-2000:]}")
-        res["emulated"] = json.loads(proc.stdout.strip().splitlines()[-1])
+        qemu = ["qemu-aarch64-static", "-L", str(sysroot), str(sysroot / "usr" / "bin" / "python3.11"), "-s"]
+
+        def run(args, extra=()):
+            proc = subprocess.run(qemu[:1] + list(extra) + qemu[1:] + args, env=env,
+                                  capture_output=True, text=True, cwd=tmp)
+            if proc.returncode:
+                raise SystemExit(f"bench_isa: emulated run failed:\n{proc.stderr[-2000:]}")
+            return proc.stdout
+
+        res["emulated"] = json.loads(run(["-c", code]).strip().splitlines()[-1])
+        # dynamic instruction counts: qemu logs the blocks it runs inside the module's code
+        # (-dfilter), whose address is the same from run to run (no guest ASLR in qemu-user)
+        maps = run(["-c", "import numpy, tinylut._core as c; print(open('/proc/self/maps').read())"])
+        lo, hi = next(l.split()[0].split("-") for l in maps.splitlines()
+                      if "tinylut/_core" in l and "r-xp" in l)
+        counts = {}
+        for isa in ("scalar", "neon"):
+            c = {}
+            for rows in ROWS:
+                log = Path(tmp, "qemu.log")
+                run(["-c", "import numpy, tinylut._core\n" + COUNT_SCRIPT, isa, str(rows)],
+                    ["-d", "in_asm,exec,nochain", "-dfilter", f"0x{lo}..0x{hi}", "-D", str(log)])
+                c[rows] = qemu_count(str(log))
+                log.unlink()
+            counts[isa] = per_pixel(c)
+        res["instructions"] = counts
     return res
 
 
@@ -174,17 +199,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=25, help="timed runs per path (default 25, >= 20)")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
-    ap.add_argument("--aarch64-wheel", help="also measure NEON: emulated time, static counts")
+    ap.add_argument("--aarch64-wheel", help="also measure NEON: emulated time, instruction counts")
     ap.add_argument("--emulated-runs", type=int, default=3)
+    ap.add_argument("--callgrind", action="store_true",
+                    help="x86: also count instructions per pixel with valgrind (slow)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
     import tinylut
     res = {"native": time_isas(args.runs, args.threads), "load_average": os.getloadavg(),
            "info": tinylut.info()}
-    core = tinylut._core.__file__
-    if "avx2" in res["native"]["ms"]:
-        res["static_x86"] = static_counts(core, "objdump", "fused_row_avx2", "vpshufb", "vpaddw")
+    if args.callgrind:
+        res["instructions"] = x86_counts(res["native"]["ms"])
     if args.aarch64_wheel:
         res["aarch64"] = emulated(args.aarch64_wheel, args.emulated_runs)
     if args.json:
@@ -201,19 +227,16 @@ def main(argv=None) -> int:
         for n, r in rows.items():
             cpu = (f"{r['cpu_median']:>12.1f}{r['cpu_min']:>9.1f}" if "cpu_median" in r else "")
             print(f"{isa:<10}{n:>8}{r['median']:>11.1f}{r['min']:>9.1f}{cpu}")
-    for key, label in (("static_x86", "avx2"),):
-        if key in res:
-            s = res[key]
-            print(f"{label}: per-pixel loop of {s['function']}: {s.get('loop_instructions')} "
-                  f"instructions ({s.get('table_adds_in_loop')} table-row adds) per output pixel "
-                  f"and rotation, {s.get('per_input_pixel_channel')} per input pixel-channel")
+    note = (f"instructions executed in the extension per input pixel and channel (x4: 16 output "
+            f"pixels), from restores of {ROWS[0]} and {ROWS[1]} full-width rows")
+    for isa, c in res.get("instructions", {}).items():
+        print(f"{isa:<10}{c['per_input_pixel_channel']:>6} {note} (callgrind); "
+              f"{c['per_output_pixel']} per output pixel")
     if "aarch64" in res:
         a = res["aarch64"]
-        s = a["static"]
-        print(f"neon (static count, {s['function']}): {s.get('loop_instructions')} instructions "
-              f"per loop iteration ({s.get('table_adds_in_loop')} 8-lane adds), "
-              f"{s.get('per_input_pixel_channel')} per input pixel-channel, "
-              f"{s.get('per_output_pixel')} per output pixel")
+        for isa, c in a["instructions"].items():
+            print(f"{isa:<10}{c['per_input_pixel_channel']:>6} {note} (aarch64, counted by qemu); "
+                  f"{c['per_output_pixel']} per output pixel")
         for isa, rows in a["emulated"]["ms"].items():
             r = rows["1"]
             print(f"EMULATED (qemu-aarch64 cortex-a72 on this x86, not a Cortex-A72's speed): "
