@@ -1,4 +1,6 @@
-/* Chooses the stage kernels for an instruction set; the scalar path is always there. */
+/* Chooses the stage kernels for an instruction set; the scalar path is always there.
+ * x86: the SIMD paths are compiled into every x86-64 build and offered only when this CPU
+ * (and OS) runs them; aarch64 always has NEON. No state: the CPU is asked on every call. */
 #include "kernels.h"
 
 static const char *const isa_names[TL_ISA_COUNT] = {"scalar", "neon", "sse41", "avx2"};
@@ -22,6 +24,18 @@ const tl_kernels *tl_kernels_for(int isa) {
     switch (isa) {
     case TL_ISA_SCALAR:
         return &tl_kernels_scalar;
+#if defined(__aarch64__)
+    case TL_ISA_NEON:
+        return &tl_kernels_neon;
+#endif
+#if defined(TL_HAVE_X86_SIMD)
+    case TL_ISA_SSE41:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("sse4.1") ? &tl_kernels_sse41 : NULL;
+    case TL_ISA_AVX2:
+        __builtin_cpu_init(); /* libgcc checks that the OS saves the ymm registers too */
+        return __builtin_cpu_supports("avx2") ? &tl_kernels_avx2 : NULL;
+#endif
     default:
         return NULL;
     }

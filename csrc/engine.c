@@ -7,7 +7,14 @@
  *
  * Work goes band by band of output rows. For a band every stage computes the rows the next
  * stage needs (a DW stage needs up to 2 more), so intermediate feature rows stay in cache and
- * bands are independent: splitting the image into row ranges never changes the result. */
+ * bands are independent: splitting the image into row ranges never changes the result.
+ * A stage runs a whole row before the next stage starts: one table is in use at a time, which
+ * keeps it in L1 (a per-pixel fusion of all stages, tried, reads six tables per pixel and was
+ * slower for it despite fewer instructions). The branch inputs are split once per band for
+ * all rotations.
+ *
+ * What a path precomputes from the model (tl_prepared: the SIMD paths' int16 tables) is made
+ * once by tl_prepare and only read here, so threads share it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,20 +130,54 @@ static void input_rows(const tl_stage *st, int r, int height, int a, int b, int 
     *ib = hi + 1;
 }
 
+struct tl_prepared {
+    const tl_model *m;
+    int isa;
+    const tl_kernels *k;
+    tl_stage16 t16[TL_MAX_BRANCHES][TL_MAX_STAGES]; /* SIMD tables (tables16 paths only) */
+};
+
+void tl_prepared_free(tl_prepared *p) {
+    if (!p) return;
+    for (int b = 0; b < TL_MAX_BRANCHES; b++)
+        for (int s = 0; s < TL_MAX_STAGES; s++) tl_stage16_free(&p->t16[b][s]);
+    free(p);
+}
+
+int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
+    *out = NULL;
+    if (tl_check_model(m) != TL_OK) return TL_ERR_ARG;
+    const tl_kernels *k = tl_kernels_for(isa);
+    if (!k) return TL_ERR_ISA;
+    tl_prepared *p = calloc(1, sizeof *p);
+    if (!p) return TL_ERR_NOMEM;
+    p->m = m;
+    p->isa = isa;
+    p->k = k;
+    if (k->tables16)
+        for (int b = 0; b < m->n_branches; b++)
+            for (int s = 0; s < m->branches[b].n_stages; s++)
+                if (tl_stage16_build(&m->branches[b].stages[s], &p->t16[b][s]) != TL_OK) {
+                    tl_prepared_free(p);
+                    return TL_ERR_NOMEM;
+                }
+    *out = p;
+    return TL_OK;
+}
+
 typedef struct {
     const tl_model *m;
     const tl_kernels *k;
+    const tl_prepared *p;
     int height, width, band;
     int8_t split_lut[TL_MAX_BRANCHES][256];
     feature_rows feat[TL_MAX_BRANCHES][TL_MAX_STAGES + 1];
-    int16_t *ysum; /* [band][width][scale^2]: branches added */
-    int16_t *acc;  /* [band * scale][width * scale]: rotations added */
+    int16_t *acc;  /* [band][width][scale^2]: rotations added, sub-pixels in output order */
 } workspace;
 
 static void free_workspace(workspace *w) {
     for (int b = 0; b < TL_MAX_BRANCHES; b++)
         for (int s = 0; s <= TL_MAX_STAGES; s++) free(w->feat[b][s].data);
-    free(w->ysum);
     free(w->acc);
 }
 
@@ -164,7 +205,8 @@ static int alloc_workspace(workspace *w) {
             /* level s feeds stage s; level n_stages is the branch output */
             int dw_after = 0;
             for (int t = s; t < br->n_stages; t++) dw_after += br->stages[t].kind == TL_DW;
-            int rows = w->band + 2 * dw_after;
+            /* level 0 holds the rows of every rotation at once: 2 more per DW on each side */
+            int rows = w->band + (s == 0 ? 4 : 2) * dw_after;
             if (rows > w->height) rows = w->height;
             feature_rows *f = &w->feat[b][s];
             f->channels = s == 0 ? 1 : br->stages[s - 1].cout;
@@ -174,13 +216,52 @@ static int alloc_workspace(workspace *w) {
         }
     }
     const size_t s2 = (size_t)m->scale * (size_t)m->scale;
-    w->ysum = malloc(sizeof(int16_t) * (size_t)w->band * (size_t)w->width * s2);
     w->acc = malloc(sizeof(int16_t) * (size_t)w->band * (size_t)w->width * s2);
-    return (w->ysum && w->acc) ? TL_OK : TL_ERR_NOMEM;
+    return w->acc ? TL_OK : TL_ERR_NOMEM;
 }
 
-/* One branch at rotation r for output rows [y0, y1); adds its output into ysum. */
-static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0, int y1, int first) {
+/* The branch's input (its part of the centred pixel) for image rows [a, e). */
+static void split_rows(workspace *w, int b, const tl_image_in *in, int a, int e) {
+    const int8_t *lut = w->split_lut[b];
+    for (int y = a; y < e; y++) {
+        int8_t *row = row_at(&w->feat[b][0], y);
+        const uint8_t *src = in->data + (ptrdiff_t)y * in->row_stride;
+        for (int x = 0; x < w->width; x++) row[x] = lut[src[(ptrdiff_t)x * in->col_stride]];
+        fill_halo(row, w->width, 1);
+    }
+}
+
+/* Tap offsets of rotation r: tap k of pixel (y, x) reads (y + dy[k], x + dx[k]). */
+static void tap_offsets(int r, int *dy, int *dx) {
+    for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - 2, k % 3 - 2, &dy[k], &dx[k]);
+}
+
+/* Rows of branch b's input that rotation r needs for output rows [y0, y1). */
+static void branch_input_rows(const workspace *w, int b, int r, int y0, int y1, int *a, int *e) {
+    const tl_branch *br = &w->m->branches[b];
+    *a = y0;
+    *e = y1;
+    for (int s = br->n_stages - 1; s >= 0; s--) input_rows(&br->stages[s], r, w->height, *a, *e, a, e);
+}
+
+/* The branch inputs of band [y0, y1), for all rotations at once (they do not depend on it). */
+static void split_band(workspace *w, const tl_image_in *in, int y0, int y1, const int *rots, int n_rots) {
+    for (int b = 0; b < w->m->n_branches; b++) {
+        int a = w->height, e = 0;
+        for (int i = 0; i < n_rots; i++) {
+            int ar, er;
+            branch_input_rows(w, b, rots[i], y0, y1, &ar, &er);
+            if (ar < a) a = ar;
+            if (er > e) e = er;
+        }
+        w->feat[b][0].row0 = a;
+        w->feat[b][0].rows = e - a;
+        split_rows(w, b, in, a, e);
+    }
+}
+
+/* One branch at rotation r for output rows [y0, y1), into its last feature rows. */
+static void run_branch(workspace *w, int b, int r, int y0, int y1) {
     const tl_branch *br = &w->m->branches[b];
     const int n = br->n_stages, width = w->width, height = w->height;
     feature_rows *feat = w->feat[b];
@@ -189,83 +270,70 @@ static void run_branch(workspace *w, int b, int r, const tl_image_in *in, int y0
     a[n] = y0;
     e[n] = y1;
     for (int s = n - 1; s >= 0; s--) input_rows(&br->stages[s], r, height, a[s + 1], e[s + 1], &a[s], &e[s]);
-    for (int s = 0; s <= n; s++) {
+    for (int s = 1; s <= n; s++) { /* level 0: split_band */
         feat[s].row0 = a[s];
         feat[s].rows = e[s] - a[s];
-    }
-
-    const int8_t *lut = w->split_lut[b];
-    for (int y = a[0]; y < e[0]; y++) {
-        int8_t *row = row_at(&feat[0], y);
-        const uint8_t *src = in->data + (ptrdiff_t)y * in->row_stride;
-        for (int x = 0; x < width; x++) row[x] = lut[src[(ptrdiff_t)x * in->col_stride]];
-        fill_halo(row, width, 1);
     }
 
     for (int s = 0; s < n; s++) {
         const tl_stage *st = &br->stages[s];
         int tap_dy[9], tap_dx[9];
-        for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - 2, k % 3 - 2, &tap_dy[k], &tap_dx[k]);
+        tap_offsets(r, tap_dy, tap_dx);
         for (int y = a[s + 1]; y < e[s + 1]; y++) {
             int8_t *out = row_at(&feat[s + 1], y);
             if (st->kind == TL_DW) {
                 const int8_t *tap_rows[9];
                 for (int k = 0; k < 9; k++) tap_rows[k] = row_at(&feat[s], reflect(y + tap_dy[k], height));
-                w->k->dw(st, tap_rows, tap_dx, width, out);
+                w->k->dw(st, &w->p->t16[b][s], tap_rows, tap_dx, width, out);
             } else {
-                w->k->pw(st, row_at(&feat[s], y), width, out);
+                w->k->pw(st, &w->p->t16[b][s], row_at(&feat[s], y), width, out);
             }
             if (s + 1 < n) fill_halo(out, width, st->cout);
         }
     }
+}
 
-    const int s2 = w->m->scale * w->m->scale;
-    for (int y = y0; y < y1; y++) {
-        const int8_t *src = row_at(&feat[n], y);
-        int16_t *dst = w->ysum + (ptrdiff_t)(y - y0) * width * s2;
-        if (first)
-            for (int i = 0; i < width * s2; i++) dst[i] = src[i];
-        else
-            for (int i = 0; i < width * s2; i++) dst[i] = (int16_t)(dst[i] + src[i]);
+/* Where merge puts sub-pixel t of rotation r: the rotated-back position in the s x s block. */
+static void rotation_perm(int r, int s, int *perm) {
+    for (int t = 0; t < s * s; t++) {
+        int A, B;
+        rotate_subpixel(r, s, t / s, t % s, &A, &B);
+        perm[t] = A * s + B;
     }
 }
 
-/* Clamps the merged branches and adds them, rotated back, into the band's accumulator. */
-static void add_rotation(workspace *w, int r, int rows) {
-    const int s = w->m->scale, s2 = s * s, width = w->width;
-    const ptrdiff_t acc_stride = (ptrdiff_t)width * s;
-    int offset[TL_MAX_SCALE * TL_MAX_SCALE];
-    for (int t = 0; t < s2; t++) {
-        int A, B;
-        rotate_subpixel(r, s, t / s, t % s, &A, &B);
-        offset[t] = A * (int)acc_stride + B;
-    }
-    for (int y = 0; y < rows; y++) {
-        const int16_t *src = w->ysum + (ptrdiff_t)y * width * s2;
-        int16_t *dst = w->acc + (ptrdiff_t)y * s * acc_stride;
-        for (int x = 0; x < width; x++, src += s2, dst += s)
-            for (int t = 0; t < s2; t++) {
-                int v = src[t];
-                v = v < -128 ? -128 : v > 127 ? 127 : v;
-                dst[offset[t]] = (int16_t)(dst[offset[t]] + v);
-            }
+/* Adds the merged branches of rotation r, rotated back, into the band's accumulator. */
+static void add_rotation(workspace *w, int y0, int y1, const int *perm) {
+    const int s2 = w->m->scale * w->m->scale, width = w->width, nb = w->m->n_branches;
+    for (int y = y0; y < y1; y++) {
+        const int8_t *rows[TL_MAX_BRANCHES];
+        for (int b = 0; b < nb; b++) rows[b] = row_at(&w->feat[b][w->m->branches[b].n_stages], y);
+        w->k->merge(rows, nb, width, s2, perm, w->acc + (ptrdiff_t)(y - y0) * width * s2);
     }
 }
 
 int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out *out,
                     int row_begin, int row_end, int isa) {
-    if (tl_check_model(m) != TL_OK || !in || !out || !in->data || !out->data ||
+    tl_prepared *p;
+    int status = tl_prepare(m, isa, &p);
+    if (status == TL_OK) status = tl_restore_rows_prepared(m, p, in, out, row_begin, row_end);
+    tl_prepared_free(p);
+    return status;
+}
+
+int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_image_in *in,
+                             const tl_image_out *out, int row_begin, int row_end) {
+    if (!p || p->m != m || !in || !out || !in->data || !out->data ||
         in->height < 1 || in->width < 1 || row_begin < 0 || row_end > in->height ||
         row_begin > row_end)
         return TL_ERR_ARG;
-    const tl_kernels *kern = tl_kernels_for(isa);
-    if (!kern) return TL_ERR_ISA;
     if (row_begin == row_end) return TL_OK;
 
     workspace w;
     memset(&w, 0, sizeof w);
     w.m = m;
-    w.k = kern;
+    w.k = p->k;
+    w.p = p;
     w.height = in->height;
     w.width = in->width;
     int status = alloc_workspace(&w);
@@ -276,24 +344,22 @@ int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out
 
     static const int rotation_sets[5][4] = {{0}, {0}, {0, 2}, {0}, {0, 1, 2, 3}};
     const int s = m->scale, width = in->width;
-    const ptrdiff_t acc_stride = (ptrdiff_t)width * s;
+    const ptrdiff_t acc_row = (ptrdiff_t)width * s * s;
     for (int y0 = row_begin; y0 < row_end; y0 += w.band) {
         const int y1 = y0 + w.band < row_end ? y0 + w.band : row_end;
-        memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)s * (size_t)acc_stride);
+        memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
+        split_band(&w, in, y0, y1, rotation_sets[m->rotations], m->rotations);
         for (int i = 0; i < m->rotations; i++) {
             const int r = rotation_sets[m->rotations][i];
-            for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, in, y0, y1, b == 0);
-            add_rotation(&w, r, y1 - y0);
+            int perm[TL_MAX_SCALE * TL_MAX_SCALE];
+            rotation_perm(r, s, perm);
+            for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, y0, y1);
+            add_rotation(&w, y0, y1, perm);
         }
-        for (int y = 0; y < (y1 - y0) * s; y++) {
-            const int16_t *src = w.acc + (ptrdiff_t)y * acc_stride;
-            uint8_t *dst = out->data + (ptrdiff_t)(y0 * s + y) * out->row_stride;
-            for (int x = 0; x < width * s; x++) {
-                int v = src[x];
-                v = v < -128 ? -128 : v > 127 ? 127 : v;
-                dst[(ptrdiff_t)x * out->col_stride] = (uint8_t)(v + 128);
-            }
-        }
+        for (int y = y0; y < y1; y++)
+            p->k->emit(w.acc + (ptrdiff_t)(y - y0) * acc_row, width, s,
+                       out->data + (ptrdiff_t)y * s * out->row_stride, out->row_stride,
+                       out->col_stride);
     }
     free_workspace(&w);
     return TL_OK;

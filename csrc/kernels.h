@@ -1,17 +1,68 @@
-/* Internal: the per-row stage kernels every instruction-set file provides. */
+/* Internal: the per-row kernels every instruction-set file provides, and the int16 tables
+ * (tables16.c) the SIMD paths precompute per call. */
 #ifndef TINYLUT_KERNELS_H
 #define TINYLUT_KERNELS_H
 
 #include "tinylut.h"
 
-/* Pixel x of a feature row is at row[x * channels]; rows carry a 2-pixel halo on each side
+/* ---------------------------------------------------------------- int16 stage tables
+ * A SIMD stage adds, per output pixel, n_fetch rows of 16 int16 lanes (32 bytes, 32-byte
+ * aligned) picked by byte offsets into tab. Each row is already a function of the stage's
+ * *input value* (requantisation and segment offset folded in), so a kernel turns input
+ * values into offsets with vector arithmetic and never reads row_off or gval.
+ *
+ * Fetches: DW with 1 input channel: one per tap, or, when inputs take <= 4 values (LSB),
+ * one per group of 3 taps (rows indexed by the 3 values together). PW: one per input
+ * channel, or per group of 4 channels when inputs take <= 4 values.
+ *
+ * The residual is folded into the rows too. rne(A/d) + g equals rne((A + d*g)/d) except on
+ * a tie (even d only) with g odd, so for even d the rows hold 2*row + 2*d*g + (g & 1): the
+ * sum's low bit is g's parity, which decides the tie (see tl_rne_folded). */
+#define TL_LANES 16
+#define TL_ROW_BYTES (TL_LANES * 2)
+#define TL_TABLE16_MAX_BYTES 65536 /* offsets are uint16 */
+
+enum tl_div_mode { TL_DIV_ANY = 0, TL_DIV_16 = 1, TL_DIV_9 = 2 };
+
+typedef struct {
+    int simd;      /* 0: this stage runs the scalar kernel */
+    int group;     /* input values per fetch: 1, 3 (DW taps) or 4 (PW channels) */
+    int n_fetch;   /* rows added per pixel */
+    int rows;      /* rows per fetch table: in_n ** group */
+    int mode;      /* enum tl_div_mode */
+    int k2;        /* sums are 2 * (rows + d * g) + (g & 1) */
+    int16_t *tab;  /* [n_fetch][rows][16] */
+    void *mem;     /* allocation behind tab */
+} tl_stage16;
+
+int tl_stage16_build(const tl_stage *st, tl_stage16 *t);  /* TL_OK (simd may stay 0) or TL_ERR_NOMEM */
+void tl_stage16_free(tl_stage16 *t);
+
+/* a / d rounded half to even, plus g, from x = a + d * g and p = g & 1 (p = 0, g = 0: rne). */
+static inline int32_t tl_rne_folded(int32_t x, int32_t d, int32_t p) {
+    int32_t q = (x >= 0 ? x : x - d + 1) / d; /* floor */
+    int32_t r2 = 2 * (x - q * d);
+    return q + ((r2 > d) | ((r2 == d) & ((q ^ p) & 1)));
+}
+
+/* ---------------------------------------------------------------- kernels
+ * Pixel x of a feature row is at row[x * channels]; rows carry a 2-pixel halo on each side
  * (x = -2 .. width + 1) that the engine fills by reflection before a DW stage reads them. */
 typedef struct {
+    int tables16; /* the engine builds tl_stage16 tables for this path */
     /* DW: tap k of output pixel x reads input pixel x + tap_dx[k] of row tap_rows[k]. */
-    void (*dw)(const tl_stage *st, const int8_t *const tap_rows[9], const int tap_dx[9],
-               int width, int8_t *out);
+    void (*dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+               const int tap_dx[9], int width, int8_t *out);
     /* PW: input row -> output row, pixel by pixel. */
-    void (*pw)(const tl_stage *st, const int8_t *in, int width, int8_t *out);
+    void (*pw)(const tl_stage *st, const tl_stage16 *t, const int8_t *in, int width, int8_t *out);
+    /* Branch merge of one row at one rotation: for every pixel x and sub-pixel t < s2,
+     * acc[x * s2 + perm[t]] += clamp(sum_b rows[b][x * s2 + t], -128, 127). */
+    void (*merge)(const int8_t *const rows[], int n_rows, int width, int s2, const int *perm,
+                  int16_t *acc);
+    /* Output rows of one input row: out[A * row_stride + (x * s + B) * col_stride] =
+     * clamp(acc[(x * s + A) * s + B], -128, 127) + 128, for A, B < s. */
+    void (*emit)(const int16_t *acc, int width, int s, uint8_t *out, ptrdiff_t row_stride,
+                 ptrdiff_t col_stride);
 } tl_kernels;
 
 /* The residual (tap 8) is the pixel itself: window offset (0, 0). */
@@ -21,7 +72,8 @@ extern const tl_kernels tl_kernels_scalar;
 #if defined(__aarch64__)
 extern const tl_kernels tl_kernels_neon;
 #endif
-#if defined(__x86_64__) || defined(_M_X64)
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TL_HAVE_X86_SIMD 1
 extern const tl_kernels tl_kernels_sse41;
 extern const tl_kernels tl_kernels_avx2;
 #endif

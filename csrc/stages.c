@@ -193,7 +193,9 @@ TL_INLINE void dw_generic_body(const tl_stage *st, const int8_t *const tap_rows[
         }                                                  \
     } while (0)
 
-static void pw_scalar(const tl_stage *st, const int8_t *in, int width, int8_t *out) {
+static void pw_scalar(const tl_stage *st, const tl_stage16 *t, const int8_t *in, int width,
+                      int8_t *out) {
+    (void)t;
 #ifdef TL_HAVE_VEC16
     if (st->cout == 16 && st->cin == 16) {
         BY_DIVISOR(pw16x16_body, st, in, width, out);
@@ -207,8 +209,9 @@ static void pw_scalar(const tl_stage *st, const int8_t *in, int width, int8_t *o
     BY_DIVISOR(pw_generic_body, st, in, width, out);
 }
 
-static void dw_scalar(const tl_stage *st, const int8_t *const tap_rows[9], const int tap_dx[9],
-                      int width, int8_t *out) {
+static void dw_scalar(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                      const int tap_dx[9], int width, int8_t *out) {
+    (void)t;
 #ifdef TL_HAVE_VEC16
     if (st->cin == 1 && st->cout == 16) {
         BY_DIVISOR(dw1x16_body, st, tap_rows, tap_dx, width, out);
@@ -218,4 +221,25 @@ static void dw_scalar(const tl_stage *st, const int8_t *const tap_rows[9], const
     BY_DIVISOR(dw_generic_body, st, tap_rows, tap_dx, width, out);
 }
 
-const tl_kernels tl_kernels_scalar = {dw_scalar, pw_scalar};
+/* ---------------------------------------------------------------- merge and emit */
+
+static void merge_scalar(const int8_t *const rows[], int n_rows, int width, int s2,
+                         const int *perm, int16_t *acc) {
+    for (int x = 0; x < width; x++, acc += s2)
+        for (int t = 0; t < s2; t++) {
+            int32_t v = 0;
+            for (int b = 0; b < n_rows; b++) v += rows[b][x * s2 + t];
+            acc[perm[t]] = (int16_t)(acc[perm[t]] + clamp(v, -128, 127));
+        }
+}
+
+static void emit_scalar(const int16_t *acc, int width, int s, uint8_t *out, ptrdiff_t row_stride,
+                        ptrdiff_t col_stride) {
+    for (int x = 0; x < width; x++, acc += s * s)
+        for (int a = 0; a < s; a++)
+            for (int b = 0; b < s; b++)
+                out[a * row_stride + (ptrdiff_t)(x * s + b) * col_stride] =
+                    (uint8_t)(clamp(acc[a * s + b], -128, 127) + 128);
+}
+
+const tl_kernels tl_kernels_scalar = {0, dw_scalar, pw_scalar, merge_scalar, emit_scalar};

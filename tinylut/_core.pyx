@@ -27,6 +27,13 @@ cdef extern from "tinylut.h":
         Py_ssize_t row_stride, col_stride
     int tl_restore_rows(const tl_model *model, const tl_image_in *inp, const tl_image_out *out,
                         int row_begin, int row_end, int isa) nogil
+    ctypedef struct tl_prepared:
+        pass
+    int tl_prepare(const tl_model *model, int isa, tl_prepared **out)
+    void tl_prepared_free(tl_prepared *prep)
+    int tl_restore_rows_prepared(const tl_model *model, const tl_prepared *prep,
+                                 const tl_image_in *inp, const tl_image_out *out,
+                                 int row_begin, int row_end) nogil
     int tl_check_model(const tl_model *model)
     int tl_isa_available(int isa)
     int tl_isa_best()
@@ -50,6 +57,7 @@ cdef class CoreModel:
     cdef tl_branch *branches
     cdef tl_stage *stages
     cdef list keep  # the numpy arrays the C structs point into
+    cdef tl_prepared *prepared[8]  # per ISA, made on first use (under the GIL), then shared
 
     def __cinit__(self, int scale, int rotations, list branches):
         """branches: [(split, bits, [stage dict, ...]), ...] with int32/int8 C-contiguous arrays."""
@@ -90,6 +98,8 @@ cdef class CoreModel:
             raise ValueError("model rejected by the C core's checks")
 
     def __dealloc__(self):
+        for i in range(8):
+            tl_prepared_free(self.prepared[i])
         free(self.stages)
         free(self.branches)
 
@@ -109,9 +119,15 @@ cdef class CoreModel:
         dst.data = &out[0, 0]
         dst.row_stride = out.strides[0]
         dst.col_stride = out.strides[1]
-        cdef int status
-        with nogil:
-            status = tl_restore_rows(&self.model, &src, &dst, row_begin, row_end, isa)
+        cdef int status = 0
+        if isa < 0 or isa >= TL_ISA_COUNT:
+            raise ValueError(f"unknown instruction set {isa}")
+        if self.prepared[isa] == NULL:
+            status = tl_prepare(&self.model, isa, &self.prepared[isa])
+        cdef const tl_prepared *prep = self.prepared[isa]
+        if status == 0:
+            with nogil:
+                status = tl_restore_rows_prepared(&self.model, prep, &src, &dst, row_begin, row_end)
         if status == TL_ERR_NOMEM:
             raise MemoryError("tinylut: out of memory")
         if status == TL_ERR_ISA:

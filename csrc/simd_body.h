@@ -1,0 +1,234 @@
+/* The SIMD stage kernels, written once over a small vector interface and included by each
+ * instruction-set file (stages_x86.c twice, stages_neon.c once) after it has defined:
+ *
+ *   TL_FN      the attributes of the inlined helpers here (static, inline, target(...))
+ *   TL_ENTRY   the attributes of the kernels (static, target(...))
+ *   NAME(x)    x with the path's suffix
+ *   V(op)      the path's op on vs16, 16 int16 lanes (a register or a pair of them):
+ *              zero set1 load(aligned int16) loadu store(int16) load8(16 int8, sign-extended)
+ *              add sub and xor min max srai1 srai4 slli5 mullo div9 (x*7282>>16, 0<=x<2^15)
+ *              store8 (16 int8) storeu8 (16 uint8), perm_prep/permute (any 16-lane permutation),
+ *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets)
+ *
+ * Per output pixel a stage adds n_fetch int16 rows whose byte offsets into the stage's
+ * tables16 table are computed with vector arithmetic, 16 pixels (DW) or one pixel's channels
+ * (PW) at a time, into a small offset block; the fetch loop then does one scalar load and
+ * one vector add per row. Residual, requantisation and segments are folded into the rows. */
+
+#define BLOCK 16 /* pixels per offset block */
+
+TL_FN vs16 NAME(clamp)(vs16 v, vs16 lo, vs16 hi) { return V(min)(V(max)(v, lo), hi); }
+
+/* DW, one input channel: off[j * BLOCK + i] for pixel x0 + i and fetch j. */
+TL_FN void NAME(dw_offsets)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                            const int tap_dx[9], int x0, int nb, uint16_t *off) {
+    const int n = st->in_n, lo = st->in_lo;
+    if (t->group == 1) {
+        for (int k = 0; k < 9; k++) {
+            const int8_t *src = tap_rows[k] + x0 + tap_dx[k];
+            const int base = (k * n - lo) * TL_ROW_BYTES; /* value v of tap k: base + 32 v */
+            if (nb == BLOCK)
+                V(store)((int16_t *)(off + k * BLOCK), V(add)(V(slli5)(V(load8)(src)), V(set1)(base)));
+            else
+                for (int i = 0; i < nb; i++) off[k * BLOCK + i] = (uint16_t)(base + src[i] * TL_ROW_BYTES);
+        }
+        return;
+    }
+    /* groups of 3 taps: row ((u0 * n + u1) * n + u2) of group j, u = v - lo */
+    const int rows = n * n * n;
+    for (int j = 0; j < 3; j++) {
+        const int8_t *a = tap_rows[3 * j] + x0 + tap_dx[3 * j];
+        const int8_t *b = tap_rows[3 * j + 1] + x0 + tap_dx[3 * j + 1];
+        const int8_t *c = tap_rows[3 * j + 2] + x0 + tap_dx[3 * j + 2];
+        const int base = (j * rows - lo * (n * n + n + 1)) * TL_ROW_BYTES;
+        if (nb == BLOCK) {
+            vs16 v = V(add)(V(mullo)(V(load8)(a), V(set1)(n * n * TL_ROW_BYTES)),
+                            V(mullo)(V(load8)(b), V(set1)(n * TL_ROW_BYTES)));
+            v = V(add)(V(add)(v, V(slli5)(V(load8)(c))), V(set1)(base));
+            V(store)((int16_t *)(off + j * BLOCK), v);
+        } else {
+            for (int i = 0; i < nb; i++)
+                off[j * BLOCK + i] = (uint16_t)(base + ((a[i] * n + b[i]) * n + c[i]) * TL_ROW_BYTES);
+        }
+    }
+}
+
+/* Per-row constants of the PW offsets. */
+typedef struct {
+    vs16 base[TL_MAX_CHANNELS / 16]; /* ungrouped: (c * n - lo) * 32 for the 16 channels of chunk q */
+    int32_t gbase[TL_MAX_CHANNELS / 4]; /* grouped: byte offset of group j's table */
+    int8_t w[16];                       /* grouped: weights n^3, n^2, n, 1 of a group's values */
+} NAME(pw_consts);
+
+TL_FN void NAME(pw_prep)(const tl_stage *st, const tl_stage16 *t, NAME(pw_consts) *k) {
+    const int n = st->in_n, lo = st->in_lo;
+    for (int q = 0; q < st->cin / 16; q++) {
+        int16_t b[16];
+        for (int l = 0; l < 16; l++) b[l] = (int16_t)(((16 * q + l) * n - lo) * TL_ROW_BYTES);
+        k->base[q] = V(loadu)(b);
+    }
+    if (t->group > 1) /* n_fetch = cin / 4 */
+        for (int j = 0; j < t->n_fetch; j++) k->gbase[j] = j * t->rows * TL_ROW_BYTES;
+    for (int l = 0; l < 16; l++) k->w[l] = (int8_t)(l % 4 == 0 ? n * n * n : l % 4 == 1 ? n * n : l % 4 == 2 ? n : 1);
+}
+
+/* PW: off[i * n_fetch + j] for pixel x0 + i and fetch j (a channel, or a group of 4). */
+TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(pw_consts) *k,
+                            const int8_t *in, int nb, uint16_t *off, const int cin, const int group) {
+    const int n = st->in_n, lo = st->in_lo, nf = t->n_fetch;
+    if (group == 1) {
+        if (cin % 16 == 0) {
+            for (int i = 0; i < nb; i++)
+                for (int q = 0; q < cin / 16; q++)
+                    V(store)((int16_t *)(off + i * nf + 16 * q),
+                             V(add)(V(slli5)(V(load8)(in + i * cin + 16 * q)), k->base[q]));
+        } else {
+            for (int i = 0; i < nb; i++)
+                for (int c = 0; c < cin; c++)
+                    off[i * nf + c] = (uint16_t)(((c * n - lo) + in[i * cin + c]) * TL_ROW_BYTES);
+        }
+        return;
+    }
+    /* groups of 4 channels: row ((u0 * n + u1) * n + u2) * n + u3 of group j, u = v - lo */
+    if (cin % 16 == 0) {
+        for (int i = 0; i < nb; i++)
+            for (int q = 0; q < cin / 16; q++)
+                V(grp4)(in + i * cin + 16 * q, lo, k->w, k->gbase + 4 * q, off + i * nf + 4 * q);
+        return;
+    }
+    for (int i = 0; i < nb; i++)
+        for (int g = 0; g < nf; g++) {
+            const int8_t *v = in + i * cin + 4 * g;
+            const int u = (((v[0] - lo) * n + v[1] - lo) * n + v[2] - lo) * n + v[3] - lo;
+            off[i * nf + g] = (uint16_t)(k->gbase[g] + u * TL_ROW_BYTES);
+        }
+}
+
+/* rne(sum / d) + residual, clamped (the residual rides in the sum, see kernels.h). */
+TL_FN vs16 NAME(finish)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi) {
+    vs16 x = s, p = V(zero)();
+    if (k2) {
+        p = V(and)(s, V(set1)(1));
+        x = V(srai1)(s);
+    }
+    vs16 r;
+    if (mode == TL_DIV_16) { /* floor((x + 8) / 16), minus one on a tie that floor lands odd */
+        vs16 odd = V(and)(V(xor)(V(srai4)(x), p), V(set1)(1));
+        r = V(srai4)(V(add)(V(add)(x, V(set1)(7)), odd));
+    } else if (mode == TL_DIV_9) { /* no ties: floor((x + 4) / 9) */
+        r = V(sub)(V(div9)(V(add)(x, V(set1)(4 + 9 * 1024))), V(set1)(1024));
+    } else {
+        int16_t xs[16], ps[16];
+        V(store)(xs, x);
+        V(store)(ps, p);
+        for (int l = 0; l < 16; l++) xs[l] = (int16_t)tl_rne_folded(xs[l], d, ps[l]);
+        r = V(loadu)(xs);
+    }
+    return NAME(clamp)(r, lo, hi);
+}
+
+/* One row of a stage; kind, mode, k2 and nf are constants where it is inlined. */
+TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
+                           const int8_t *const tap_rows[9], const int tap_dx[9], int width,
+                           int8_t *out, const int kind, const int mode, const int k2, const int nf,
+                           const int cin, const int cout, const int group) {
+    uint16_t off[BLOCK * TL_MAX_CHANNELS] __attribute__((aligned(32)));
+    const char *tab = (const char *)t->tab;
+    const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
+    const int si = kind == TL_DW ? 1 : nf, sj = kind == TL_DW ? BLOCK : 1;
+    NAME(pw_consts) k;
+    memset(&k, 0, sizeof k);
+    if (kind == TL_PW) NAME(pw_prep)(st, t, &k);
+    for (int x0 = 0; x0 < width; x0 += BLOCK) {
+        const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
+        if (kind == TL_DW) NAME(dw_offsets)(st, t, tap_rows, tap_dx, x0, nb, off);
+        else NAME(pw_offsets)(st, t, &k, in + x0 * cin, nb, off, cin, group);
+        for (int i = 0; i < nb; i++) {
+            const uint16_t *o = off + i * si;
+            vs16 s = V(load)((const int16_t *)(tab + o[0]));
+#pragma GCC unroll 16
+            for (int j = 1; j < nf; j++) s = V(add)(s, V(load)((const int16_t *)(tab + o[j * sj])));
+            const vs16 r = NAME(finish)(s, mode, k2, st->divisor, lo, hi);
+            int8_t *dst = out + (x0 + i) * cout;
+            if (cout == 16) {
+                V(store8)(dst, r);
+            } else {
+                int8_t tmp[16];
+                V(store8)(tmp, r);
+                memcpy(dst, tmp, (size_t)cout);
+            }
+        }
+    }
+}
+
+/* The shapes of TinyLUT-S get constant loop counts, channel counts and divisors; others the
+ * general loop. */
+TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
+                       const int8_t *const tap_rows[9], const int tap_dx[9], int width, int8_t *out) {
+    const int kind = st->kind, mode = t->mode, k2 = t->k2, nf = t->n_fetch;
+#define TL_CASE(K, M, K2, NF, CIN, G)                                                          \
+    if (kind == K && mode == M && k2 == K2 && nf == NF && st->cin == CIN && st->cout == 16 &&   \
+        t->group == G) {                                                                       \
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, K, M, K2, NF, CIN, 16, G);   \
+        return;                                                                                \
+    }
+    TL_CASE(TL_DW, TL_DIV_9, 0, 9, 1, 1)
+    TL_CASE(TL_DW, TL_DIV_9, 0, 3, 1, 3)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4)
+#undef TL_CASE
+    if (kind == TL_DW)
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf, st->cin, st->cout, t->group);
+    else
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf, st->cin, st->cout, t->group);
+}
+
+TL_ENTRY void NAME(dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                     const int tap_dx[9], int width, int8_t *out) {
+    if (!t || !t->simd) tl_kernels_scalar.dw(st, t, tap_rows, tap_dx, width, out);
+    else NAME(stage)(st, t, NULL, tap_rows, tap_dx, width, out);
+}
+
+TL_ENTRY void NAME(pw)(const tl_stage *st, const tl_stage16 *t, const int8_t *in, int width,
+                     int8_t *out) {
+    if (!t || !t->simd) tl_kernels_scalar.pw(st, t, in, width, out);
+    else NAME(stage)(st, t, in, NULL, NULL, width, out);
+}
+
+TL_ENTRY void NAME(merge)(const int8_t *const rows[], int n_rows, int width, int s2, const int *perm,
+                        int16_t *acc) {
+    if (s2 != 16) {
+        tl_kernels_scalar.merge(rows, n_rows, width, s2, perm, acc);
+        return;
+    }
+    vperm ctrl;
+    V(perm_prep)(perm, &ctrl);
+    const vs16 lo = V(set1)(-128), hi = V(set1)(127);
+    for (int x = 0; x < width; x++) {
+        vs16 y = V(load8)(rows[0] + 16 * x);
+        for (int b = 1; b < n_rows; b++) y = V(add)(y, V(load8)(rows[b] + 16 * x));
+        y = V(permute)(NAME(clamp)(y, lo, hi), &ctrl);
+        V(store)(acc + 16 * x, V(add)(V(loadu)(acc + 16 * x), y));
+    }
+}
+
+TL_ENTRY void NAME(emit)(const int16_t *acc, int width, int s, uint8_t *out, ptrdiff_t row_stride,
+                       ptrdiff_t col_stride) {
+    if (s != 4) {
+        tl_kernels_scalar.emit(acc, width, s, out, row_stride, col_stride);
+        return;
+    }
+    const vs16 lo = V(set1)(-128), hi = V(set1)(127), bias = V(set1)(128);
+    for (int x = 0; x < width; x++) {
+        uint8_t px[16];
+        V(storeu8)(px, V(add)(NAME(clamp)(V(loadu)(acc + 16 * x), lo, hi), bias));
+        for (int a = 0; a < 4; a++) {
+            uint8_t *dst = out + a * row_stride + (ptrdiff_t)(4 * x) * col_stride;
+            if (col_stride == 1) memcpy(dst, px + 4 * a, 4);
+            else
+                for (int b = 0; b < 4; b++) dst[b * col_stride] = px[4 * a + b];
+        }
+    }
+}
+
+#undef BLOCK

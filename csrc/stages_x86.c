@@ -1,0 +1,163 @@
+/* x86-64 SSE4.1 and AVX2 stage kernels (simd_body.h over two vector interfaces).
+ *
+ * The wheel is built for baseline x86-64: every function here carries its own
+ * target("sse4.1") / target("avx2") attribute and runs only after __builtin_cpu_supports
+ * said yes (tl_kernels_for in dispatch.c). vs16 is one ymm register for AVX2, a pair of xmm
+ * registers for SSE4.1. */
+#include "kernels.h"
+
+#if defined(TL_HAVE_X86_SIMD)
+#include <immintrin.h>
+#include <string.h>
+
+/* Byte-shuffle controls of a 16-lane permutation; lane i of the result is lane inv[i] of the
+ * input, where perm[inv[i]] = i. Controls are per 8-lane half: from the same half, from the other. */
+typedef struct {
+    uint8_t b[2][2][16]; /* [destination half][source half == destination half ? 0 : 1] */
+} perm_bytes;
+
+static void perm_bytes_of(const int *perm, perm_bytes *pb) {
+    int inv[16];
+    for (int t = 0; t < 16; t++) inv[perm[t]] = t;
+    memset(pb, 0x80, sizeof *pb); /* pshufb: a set top bit gives 0 */
+    for (int i = 0; i < 16; i++) {
+        const int src = inv[i], cross = (src / 8) != (i / 8);
+        for (int e = 0; e < 2; e++) pb->b[i / 8][cross][2 * (i % 8) + e] = (uint8_t)(2 * (src % 8) + e);
+    }
+}
+
+/* ---------------------------------------------------------------- SSE4.1 */
+#define TL_FN static inline __attribute__((always_inline, target("sse4.1")))
+#define TL_ENTRY static __attribute__((target("sse4.1")))
+#define NAME(x) x##_sse41
+#define V(op) sse41_##op
+#define vs16 vs16_sse41
+#define vperm vperm_sse41
+
+typedef struct {
+    __m128i l, h;
+} vs16;
+typedef struct {
+    __m128i c[2][2];
+} vperm;
+
+TL_FN vs16 sse41_pair(__m128i l, __m128i h) {
+    vs16 r = {l, h};
+    return r;
+}
+TL_FN vs16 sse41_zero(void) { return sse41_pair(_mm_setzero_si128(), _mm_setzero_si128()); }
+TL_FN vs16 sse41_set1(int v) { return sse41_pair(_mm_set1_epi16((short)v), _mm_set1_epi16((short)v)); }
+TL_FN vs16 sse41_load(const int16_t *p) {
+    return sse41_pair(_mm_load_si128((const __m128i *)p), _mm_load_si128((const __m128i *)(p + 8)));
+}
+TL_FN vs16 sse41_loadu(const int16_t *p) {
+    return sse41_pair(_mm_loadu_si128((const __m128i *)p), _mm_loadu_si128((const __m128i *)(p + 8)));
+}
+TL_FN void sse41_store(int16_t *p, vs16 a) {
+    _mm_storeu_si128((__m128i *)p, a.l);
+    _mm_storeu_si128((__m128i *)(p + 8), a.h);
+}
+TL_FN vs16 sse41_load8(const int8_t *p) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)p);
+    return sse41_pair(_mm_cvtepi8_epi16(v), _mm_cvtepi8_epi16(_mm_srli_si128(v, 8)));
+}
+#define SSE41_OP2(name, intrin) \
+    TL_FN vs16 sse41_##name(vs16 a, vs16 b) { return sse41_pair(intrin(a.l, b.l), intrin(a.h, b.h)); }
+SSE41_OP2(add, _mm_add_epi16)
+SSE41_OP2(sub, _mm_sub_epi16)
+SSE41_OP2(and, _mm_and_si128)
+SSE41_OP2(xor, _mm_xor_si128)
+SSE41_OP2(min, _mm_min_epi16)
+SSE41_OP2(max, _mm_max_epi16)
+SSE41_OP2(mullo, _mm_mullo_epi16)
+#undef SSE41_OP2
+TL_FN vs16 sse41_srai1(vs16 a) { return sse41_pair(_mm_srai_epi16(a.l, 1), _mm_srai_epi16(a.h, 1)); }
+TL_FN vs16 sse41_srai4(vs16 a) { return sse41_pair(_mm_srai_epi16(a.l, 4), _mm_srai_epi16(a.h, 4)); }
+TL_FN vs16 sse41_slli5(vs16 a) { return sse41_pair(_mm_slli_epi16(a.l, 5), _mm_slli_epi16(a.h, 5)); }
+TL_FN vs16 sse41_div9(vs16 a) {
+    const __m128i m = _mm_set1_epi16(7282);
+    return sse41_pair(_mm_mulhi_epu16(a.l, m), _mm_mulhi_epu16(a.h, m));
+}
+TL_FN void sse41_store8(int8_t *p, vs16 a) { _mm_storeu_si128((__m128i *)p, _mm_packs_epi16(a.l, a.h)); }
+TL_FN void sse41_storeu8(uint8_t *p, vs16 a) { _mm_storeu_si128((__m128i *)p, _mm_packus_epi16(a.l, a.h)); }
+TL_FN void sse41_perm_prep(const int *perm, vperm *c) {
+    perm_bytes pb;
+    perm_bytes_of(perm, &pb);
+    for (int d = 0; d < 2; d++)
+        for (int s = 0; s < 2; s++) c->c[d][s] = _mm_loadu_si128((const __m128i *)pb.b[d][s]);
+}
+TL_FN vs16 sse41_permute(vs16 a, const vperm *c) {
+    return sse41_pair(_mm_or_si128(_mm_shuffle_epi8(a.l, c->c[0][0]), _mm_shuffle_epi8(a.h, c->c[0][1])),
+                      _mm_or_si128(_mm_shuffle_epi8(a.h, c->c[1][0]), _mm_shuffle_epi8(a.l, c->c[1][1])));
+}
+/* Offsets of 4 groups of 4 channels: 32 * (sum of (v - lo) * w) + base, as uint16. */
+TL_FN void sse41_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
+    const __m128i u = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)in), _mm_set1_epi8((char)lo));
+    const __m128i pairs = _mm_maddubs_epi16(u, _mm_loadu_si128((const __m128i *)w));
+    __m128i q = _mm_madd_epi16(pairs, _mm_set1_epi16(TL_ROW_BYTES));
+    q = _mm_add_epi32(q, _mm_loadu_si128((const __m128i *)base));
+    _mm_storel_epi64((__m128i *)out, _mm_packus_epi32(q, q));
+}
+
+#include "simd_body.h"
+#undef TL_FN
+#undef TL_ENTRY
+#undef NAME
+#undef V
+#undef vs16
+#undef vperm
+
+/* ---------------------------------------------------------------- AVX2 */
+#define TL_FN static inline __attribute__((always_inline, target("avx2")))
+#define TL_ENTRY static __attribute__((target("avx2")))
+#define NAME(x) x##_avx2
+#define V(op) avx2_##op
+#define vs16 vs16_avx2
+#define vperm vperm_avx2
+
+typedef __m256i vs16;
+typedef struct {
+    __m256i same, cross;
+} vperm;
+
+TL_FN vs16 avx2_zero(void) { return _mm256_setzero_si256(); }
+TL_FN vs16 avx2_set1(int v) { return _mm256_set1_epi16((short)v); }
+TL_FN vs16 avx2_load(const int16_t *p) { return _mm256_load_si256((const __m256i *)p); }
+TL_FN vs16 avx2_loadu(const int16_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+TL_FN void avx2_store(int16_t *p, vs16 a) { _mm256_storeu_si256((__m256i *)p, a); }
+TL_FN vs16 avx2_load8(const int8_t *p) { return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p)); }
+TL_FN vs16 avx2_add(vs16 a, vs16 b) { return _mm256_add_epi16(a, b); }
+TL_FN vs16 avx2_sub(vs16 a, vs16 b) { return _mm256_sub_epi16(a, b); }
+TL_FN vs16 avx2_and(vs16 a, vs16 b) { return _mm256_and_si256(a, b); }
+TL_FN vs16 avx2_xor(vs16 a, vs16 b) { return _mm256_xor_si256(a, b); }
+TL_FN vs16 avx2_min(vs16 a, vs16 b) { return _mm256_min_epi16(a, b); }
+TL_FN vs16 avx2_max(vs16 a, vs16 b) { return _mm256_max_epi16(a, b); }
+TL_FN vs16 avx2_mullo(vs16 a, vs16 b) { return _mm256_mullo_epi16(a, b); }
+TL_FN vs16 avx2_srai1(vs16 a) { return _mm256_srai_epi16(a, 1); }
+TL_FN vs16 avx2_srai4(vs16 a) { return _mm256_srai_epi16(a, 4); }
+TL_FN vs16 avx2_slli5(vs16 a) { return _mm256_slli_epi16(a, 5); }
+TL_FN vs16 avx2_div9(vs16 a) { return _mm256_mulhi_epu16(a, _mm256_set1_epi16(7282)); }
+TL_FN void avx2_store8(int8_t *p, vs16 a) {
+    _mm_storeu_si128((__m128i *)p, _mm_packs_epi16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)));
+}
+TL_FN void avx2_storeu8(uint8_t *p, vs16 a) {
+    _mm_storeu_si128((__m128i *)p, _mm_packus_epi16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)));
+}
+TL_FN void avx2_perm_prep(const int *perm, vperm *c) {
+    perm_bytes pb;
+    perm_bytes_of(perm, &pb);
+    c->same = _mm256_loadu2_m128i((const __m128i *)pb.b[1][0], (const __m128i *)pb.b[0][0]);
+    c->cross = _mm256_loadu2_m128i((const __m128i *)pb.b[1][1], (const __m128i *)pb.b[0][1]);
+}
+TL_FN vs16 avx2_permute(vs16 a, const vperm *c) { /* pshufb works within 128-bit halves */
+    const __m256i swapped = _mm256_permute4x64_epi64(a, 0x4E);
+    return _mm256_or_si256(_mm256_shuffle_epi8(a, c->same), _mm256_shuffle_epi8(swapped, c->cross));
+}
+#define avx2_grp4 sse41_grp4 /* 128-bit work; inlines into AVX2 code as VEX */
+
+#include "simd_body.h"
+
+const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41};
+const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2};
+
+#endif

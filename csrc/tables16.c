@@ -1,0 +1,99 @@
+/* int16 stage tables for the SIMD paths (layout in kernels.h), built once per call.
+ *
+ * A stage the SIMD kernels cannot take exactly (DW with several input channels, more than 16
+ * outputs, sums that could leave int16, tables past 64 KiB) keeps simd = 0 and runs the
+ * scalar kernel; the result is the same either way. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+void tl_stage16_free(tl_stage16 *t) {
+    free(t->mem);
+    memset(t, 0, sizeof *t);
+}
+
+/* The 16 lanes that input item `item` (a DW tap, or a PW channel) with value index u adds:
+ * its table row, times k, and the folded residual on the lanes it feeds. */
+static void item_row(const tl_stage *st, int item, int u, int k, int32_t *row) {
+    const int dw = st->kind == TL_DW, c = dw ? 0 : item, tap = dw ? item : 0;
+    const int idx = c * st->in_n + u;
+    const int8_t *src = st->table + (size_t)tap * (size_t)st->tap_stride + st->row_off[idx];
+    for (int o = 0; o < TL_LANES; o++) row[o] = o < st->cout ? k * src[o] : 0; /* DW: cin == 1 */
+    if (st->residual && (!dw || tap == TL_CENTER_TAP)) {
+        const int g = st->gval[idx];
+        for (int o = 0; o < st->cout; o++)
+            if (o * st->cin / st->cout == c) row[o] += k * st->divisor * g + (k == 2 ? (g & 1) : 0);
+    }
+}
+
+int tl_stage16_build(const tl_stage *st, tl_stage16 *t) {
+    memset(t, 0, sizeof *t);
+    const int n = st->in_n, d = st->divisor;
+    if (st->cout > TL_LANES || (st->kind == TL_DW && st->cin != 1)) return TL_OK;
+    if (st->kind == TL_DW) {
+        t->group = n <= 4 ? 3 : 1;
+        t->n_fetch = 9 / t->group;
+    } else {
+        t->group = (n <= 4 && st->cin % 4 == 0) ? 4 : 1;
+        t->n_fetch = st->cin / t->group;
+    }
+    t->rows = 1;
+    for (int i = 0; i < t->group; i++) t->rows *= n;
+    const size_t bytes = (size_t)t->n_fetch * (size_t)t->rows * TL_ROW_BYTES;
+    if (bytes > TL_TABLE16_MAX_BYTES) return TL_OK;
+    t->k2 = st->residual && d % 2 == 0;
+    const int k = t->k2 ? 2 : 1;
+
+    t->mem = malloc(bytes + 63);
+    if (!t->mem) return TL_ERR_NOMEM;
+    t->tab = (int16_t *)(((uintptr_t)t->mem + 63) & ~(uintptr_t)63);
+
+    /* grouped fetches sum the rows of their items: compute those once */
+    const int items = t->n_fetch * t->group;
+    int32_t *item_rows = NULL;
+    if (t->group > 1) {
+        item_rows = malloc(sizeof(int32_t) * (size_t)items * (size_t)n * TL_LANES);
+        if (!item_rows) {
+            tl_stage16_free(t);
+            return TL_ERR_NOMEM;
+        }
+        for (int it = 0; it < items; it++)
+            for (int u = 0; u < n; u++) item_row(st, it, u, k, item_rows + ((size_t)it * n + u) * TL_LANES);
+    }
+    int32_t bound[TL_LANES] = {0}; /* sum over fetches of the largest |entry| per lane */
+    for (int f = 0; f < t->n_fetch; f++) {
+        int32_t fmax[TL_LANES] = {0};
+        for (int r = 0; r < t->rows; r++) {
+            int32_t row[TL_LANES] = {0};
+            if (t->group == 1) {
+                item_row(st, f, r, k, row);
+            } else { /* r = ((u0 * n + u1) * n + u2) ...: u0 is the first item of the group */
+                for (int i = t->group - 1, rem = r; i >= 0; i--, rem /= n) {
+                    const int32_t *ir = item_rows + ((size_t)(f * t->group + i) * n + rem % n) * TL_LANES;
+                    for (int o = 0; o < TL_LANES; o++) row[o] += ir[o];
+                }
+            }
+            int16_t *dst = t->tab + ((size_t)f * (size_t)t->rows + (size_t)r) * TL_LANES;
+            for (int o = 0; o < TL_LANES; o++) {
+                const int32_t a = row[o] < 0 ? -row[o] : row[o];
+                if (a > fmax[o]) fmax[o] = a;
+                dst[o] = (int16_t)row[o];
+            }
+        }
+        for (int o = 0; o < TL_LANES; o++) bound[o] += fmax[o];
+    }
+    free(item_rows);
+    int32_t b = 0;
+    for (int o = 0; o < TL_LANES; o++) b = bound[o] > b ? bound[o] : b;
+    if (b > 32000) { /* a sum (plus the rounding constants) could overflow int16 */
+        tl_stage16_free(t);
+        return TL_OK;
+    }
+    const int32_t xb = t->k2 ? b / 2 + 1 : b; /* bound of the folded sum x */
+    /* /9 as a 16-bit multiply-high is exact while x + 9220 stays in 0 .. 32767 */
+    t->mode = d == 16 ? TL_DIV_16 : (d == 9 && xb <= 9220) ? TL_DIV_9 : TL_DIV_ANY;
+    t->simd = 1;
+    return TL_OK;
+}
+

@@ -1,0 +1,106 @@
+"""Every instruction-set path available here equals the scalar path bit for bit.
+
+The scalar C path is the reference (tests/test_engine.py holds it against the numpy
+reference); here each SIMD path (sse41, avx2 on x86-64; neon on aarch64) runs the same random
+models and images, including shapes the SIMD kernels hand back to scalar code (DW with several
+input channels, more than 16 outputs) and shapes they take with their general loops (other
+channel counts, other divisors, scale 1 with one output). No timing here: speed is tools/."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import tinylut
+from tinylut import engine
+from randmodels import random_model
+
+SIMD = [isa for isa in engine.available_isas() if isa != "scalar"]
+pytestmark = pytest.mark.skipif(not SIMD, reason="no SIMD path on this machine/build")
+
+SHAPES = [(1, 1), (1, 9), (9, 1), (1, 40), (2, 3), (3, 17), (16, 16), (17, 33), (5, 70)]
+
+MODELS = {
+    "tinylut-s": dict(),
+    "scale1-one-output": dict(scale=1, layout=(("dw", 16), ("pw", 16))),
+    "extra-dw-pw": dict(layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16))),
+    "channels-8": dict(layout=(("dw", 8), ("pw", 8))),
+    "channels-12-odd-divisors": dict(layout=(("dw", 12), ("pw", 12)), divisors=(7, 9, 5, 3)),
+    "even-divisors": dict(layout=(("dw", 16), ("pw", 16)), divisors=(10, 6, 16, 12)),
+    "divisor-1-and-2": dict(layout=(("dw", 16), ("pw", 16)), divisors=(1, 2)),
+    "no-residual": dict(layout=(("dw", 16), ("pw", 16), ("pw", 16)), residual=False),
+    "wide-32": dict(scale=2, layout=(("dw", 32), ("pw", 32))),
+    "scale2-msb3-lsb3": dict(scale=2, layout=(("dw", 4), ("pw", 16)),
+                             branches=(("msb", 3), ("lsb", 3), ("msb", 6))),
+    "full-split": dict(scale=3, layout=(("dw", 16),), branches=(("full", 0),), rotations=2),
+    "lsb1-bits": dict(layout=(("dw", 16), ("pw", 16)), branches=(("msb", 1), ("lsb", 1))),
+}
+
+
+def check_all(model, image, threads=1):
+    want = model(image, isa="scalar", threads=threads)
+    for isa in SIMD:
+        np.testing.assert_array_equal(model(image, isa=isa, threads=threads), want, err_msg=isa)
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS))
+def model(request):
+    return tinylut.Model(random_model(17, **MODELS[request.param]))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_models_and_shapes(model, shape):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    check_all(model, rng.integers(0, 256, shape, dtype=np.uint8))
+
+
+def test_rgb_and_extremes(model):
+    rng = np.random.default_rng(5)
+    check_all(model, rng.integers(0, 256, (11, 19, 3), dtype=np.uint8))
+    for value in (0, 127, 128, 255):
+        check_all(model, np.full((4, 21), value, np.uint8))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(h=st.integers(1, 20), w=st.integers(1, 50), channels=st.sampled_from([None, 1, 2, 3, 4]),
+       seed=st.integers(0, 2**16), kind=st.sampled_from(sorted(MODELS)))
+def test_random_images(h, w, channels, seed, kind):
+    rng = np.random.default_rng(seed)
+    shape = (h, w) if channels is None else (h, w, channels)
+    model = tinylut.Model(random_model(seed % 7, **MODELS[kind]))
+    check_all(model, rng.integers(0, 256, shape, dtype=np.uint8))
+
+
+def test_threads_do_not_change_output():
+    model = tinylut.Model(random_model(3))
+    image = np.random.default_rng(8).integers(0, 256, (61, 45, 3), dtype=np.uint8)
+    want = model(image, isa="scalar", threads=1)
+    for isa in SIMD:
+        for threads in (1, 2, 5):
+            np.testing.assert_array_equal(model(image, isa=isa, threads=threads), want,
+                                          err_msg=f"{isa}, {threads} threads")
+
+
+def test_strided_views():
+    model = tinylut.Model(random_model(4))
+    base = np.random.default_rng(9).integers(0, 256, (30, 40, 4), dtype=np.uint8)
+    for view in (base[::2, ::3, :3], base[:, :, 1], np.asfortranarray(base[..., :3])):
+        check_all(model, view)
+
+
+def test_forced_isa_and_info(monkeypatch):
+    model = tinylut.Model(random_model(0))
+    image = np.zeros((3, 3), np.uint8)
+    info = tinylut.info()
+    assert info["isa"] == SIMD[-1] and info["isas"] == ["scalar", *SIMD]
+    for isa in engine.ISA_NAMES:
+        if isa in info["isas"]:
+            model(image, isa=isa)
+            monkeypatch.setenv("TINYLUT_ISA", isa)
+            assert tinylut.info()["isa"] == isa
+            monkeypatch.delenv("TINYLUT_ISA")
+        else:
+            with pytest.raises(ValueError, match="not available"):
+                model(image, isa=isa)
+            monkeypatch.setenv("TINYLUT_ISA", isa)
+            with pytest.raises(ValueError, match="not available"):
+                model(image)
+            monkeypatch.delenv("TINYLUT_ISA")
