@@ -190,6 +190,15 @@ static int alloc_workspace(workspace *w) {
                 max_channels = m->branches[b].stages[s].cout;
     const size_t row_bytes = (size_t)(w->width + 2 * HALO) * (size_t)max_channels;
     size_t band = BAND_TARGET_BYTES / row_bytes;
+    /* every DW stage after the first level recomputes 2 rows of halo per band and rotation:
+     * with several (TinyLUT-F) keep those a small fraction of the band */
+    int max_dw = 0;
+    for (int b = 0; b < m->n_branches; b++) {
+        int dw = 0;
+        for (int s = 0; s < m->branches[b].n_stages; s++) dw += m->branches[b].stages[s].kind == TL_DW;
+        if (dw > max_dw) max_dw = dw;
+    }
+    if (max_dw > 1 && band < (size_t)(8 * max_dw)) band = (size_t)(8 * max_dw);
     w->band = band < 1 ? 1 : band > 64 ? 64 : (int)band;
     if (w->band > w->height) w->band = w->height;
 

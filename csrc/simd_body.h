@@ -8,7 +8,8 @@
  *              zero set1 load(aligned int16) loadu store(int16) load8(16 int8, sign-extended)
  *              add sub and xor min max srai1 srai4 slli5 mullo div9 (x*7282>>16, 0<=x<2^15)
  *              store8 (16 int8) storeu8 (16 uint8), perm_prep/permute (any 16-lane permutation),
- *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets)
+ *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets),
+ *              gather16 (lane i: tab[idx[i]] for uint16 indices; may read tab[idx[i] + 1])
  *
  * Per output pixel a stage adds n_fetch int16 rows whose byte offsets into the stage's
  * tables16 table are computed with vector arithmetic, 16 pixels (DW) or one pixel's channels
@@ -16,6 +17,15 @@
  * one vector add per row. Residual, requantisation and segments are folded into the rows. */
 
 #define BLOCK 16 /* pixels per offset block */
+
+/* gather16 for paths without a gather instruction: through memory, lane by lane. */
+TL_FN vs16 NAME(gather16_lanes)(const int16_t *tab, vs16 idx) {
+    uint16_t i[16];
+    int16_t g[16];
+    V(store)((int16_t *)i, idx);
+    for (int l = 0; l < 16; l++) g[l] = tab[i[l]];
+    return V(loadu)(g);
+}
 
 TL_FN vs16 NAME(clamp)(vs16 v, vs16 lo, vs16 hi) { return V(min)(V(max)(v, lo), hi); }
 
@@ -161,6 +171,55 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
     }
 }
 
+/* Per-channel DW (cin == cout <= 16, row width 1; tables16 group 0): per tap, the 16 channel
+ * values of the tap's pixel become indices (k * cin + c) * n + v - lo into the int16 table,
+ * one gather each; residual and requantisation ride in the table as for the other stages. */
+TL_FN void NAME(dwc_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                         const int tap_dx[9], int width, int8_t *out, const int mode, const int cin) {
+    const int16_t *tab = t->tab;
+    const int n = st->in_n;
+    const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
+    vs16 base[9];
+    for (int k = 0; k < 9; k++) {
+        int16_t b[16];
+        for (int c = 0; c < 16; c++) b[c] = (int16_t)(c < cin ? (k * cin + c) * n - st->in_lo : 0);
+        base[k] = V(loadu)(b);
+    }
+    for (int x = 0; x < width; x++) {
+        vs16 s = V(zero)();
+        for (int k = 0; k < 9; k++) {
+            const int8_t *px = tap_rows[k] + (ptrdiff_t)(x + tap_dx[k]) * cin;
+            vs16 v;
+            if (cin == 16) {
+                v = V(load8)(px);
+            } else {
+                int8_t tmp[16] = {0};
+                memcpy(tmp, px, (size_t)cin);
+                v = V(load8)(tmp);
+            }
+            s = V(add)(s, V(gather16)(tab, V(add)(v, base[k])));
+        }
+        const vs16 r = NAME(finish)(s, mode, t->k2, st->divisor, lo, hi);
+        if (cin == 16) {
+            V(store8)(out + 16 * x, r);
+        } else {
+            int8_t tmp[16];
+            V(store8)(tmp, r);
+            memcpy(out + (ptrdiff_t)x * cin, tmp, (size_t)cin);
+        }
+    }
+}
+
+TL_FN void NAME(dwc)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                     const int tap_dx[9], int width, int8_t *out) {
+    if (st->cin == 16 && t->mode == TL_DIV_9 && !t->k2)
+        NAME(dwc_row)(st, t, tap_rows, tap_dx, width, out, TL_DIV_9, 16);
+    else if (st->cin == 16)
+        NAME(dwc_row)(st, t, tap_rows, tap_dx, width, out, t->mode, 16);
+    else
+        NAME(dwc_row)(st, t, tap_rows, tap_dx, width, out, t->mode, st->cin);
+}
+
 /* The shapes of TinyLUT-S get constant loop counts, channel counts and divisors; others the
  * general loop. */
 TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
@@ -186,6 +245,7 @@ TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in
 TL_ENTRY void NAME(dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
                      const int tap_dx[9], int width, int8_t *out) {
     if (!t || !t->simd) tl_kernels_scalar.dw(st, t, tap_rows, tap_dx, width, out);
+    else if (t->group == 0) NAME(dwc)(st, t, tap_rows, tap_dx, width, out);
     else NAME(stage)(st, t, NULL, tap_rows, tap_dx, width, out);
 }
 
