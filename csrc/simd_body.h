@@ -114,8 +114,9 @@ TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(
         }
 }
 
-/* rne(sum / d) + residual, clamped (the residual rides in the sum, see kernels.h). */
-TL_FN vs16 NAME(finish)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi) {
+/* rne(sum / d) + residual, clamped (the residual rides in the sum, see kernels.h); with
+ * sat, the clamp is left to the saturating int8 store (output range -128 .. 127). */
+TL_FN vs16 NAME(finish_sat)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi, const int sat) {
     vs16 x = s, p = V(zero)();
     if (k2) {
         p = V(and)(s, V(set1)(1));
@@ -134,14 +135,18 @@ TL_FN vs16 NAME(finish)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi) {
         for (int l = 0; l < 16; l++) xs[l] = (int16_t)tl_rne_folded(xs[l], d, ps[l]);
         r = V(loadu)(xs);
     }
-    return NAME(clamp)(r, lo, hi);
+    return sat ? r : NAME(clamp)(r, lo, hi);
+}
+
+TL_FN vs16 NAME(finish)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi) {
+    return NAME(finish_sat)(s, mode, k2, d, lo, hi, 0);
 }
 
 /* One row of a stage; kind, mode, k2 and nf are constants where it is inlined. */
 TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
                            const int8_t *const tap_rows[9], const int tap_dx[9], int width,
                            int8_t *out, const int kind, const int mode, const int k2, const int nf,
-                           const int cin, const int cout, const int group) {
+                           const int cin, const int cout, const int group, const int sat) {
     uint16_t off[BLOCK * TL_MAX_CHANNELS] __attribute__((aligned(32)));
     const char *tab = (const char *)t->tab;
     const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
@@ -153,13 +158,13 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
         const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
         if (kind == TL_DW) NAME(dw_offsets)(st, t, tap_rows, tap_dx, x0, nb, off);
         else NAME(pw_offsets)(st, t, &k, in + x0 * cin, nb, off, cin, group);
-        for (int i = 0; i < nb; i++) {
-            const uint16_t *o = off + i * si;
+        const uint16_t *o = off;
+        int8_t *dst = out + (ptrdiff_t)x0 * cout;
+        for (int i = 0; i < nb; i++, o += si, dst += cout) {
             vs16 s = V(load)((const int16_t *)(tab + o[0]));
 #pragma GCC unroll 16
             for (int j = 1; j < nf; j++) s = V(add)(s, V(load)((const int16_t *)(tab + o[j * sj])));
-            const vs16 r = NAME(finish)(s, mode, k2, st->divisor, lo, hi);
-            int8_t *dst = out + (x0 + i) * cout;
+            const vs16 r = NAME(finish_sat)(s, mode, k2, st->divisor, lo, hi, sat);
             if (cout == 16) {
                 V(store8)(dst, r);
             } else {
@@ -225,21 +230,24 @@ TL_FN void NAME(dwc)(const tl_stage *st, const tl_stage16 *t, const int8_t *cons
 TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
                        const int8_t *const tap_rows[9], const int tap_dx[9], int width, int8_t *out) {
     const int kind = st->kind, mode = t->mode, k2 = t->k2, nf = t->n_fetch;
-#define TL_CASE(K, M, K2, NF, CIN, G)                                                          \
+    const int sat = st->out_lo == -128 && st->out_hi == 127; /* the UP stages */
+#define TL_CASE(K, M, K2, NF, CIN, G, SAT)                                                     \
     if (kind == K && mode == M && k2 == K2 && nf == NF && st->cin == CIN && st->cout == 16 &&   \
-        t->group == G) {                                                                       \
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, K, M, K2, NF, CIN, 16, G);   \
+        t->group == G && sat == SAT) {                                                         \
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, K, M, K2, NF, CIN, 16, G, SAT); \
         return;                                                                                \
     }
-    TL_CASE(TL_DW, TL_DIV_9, 0, 9, 1, 1)
-    TL_CASE(TL_DW, TL_DIV_9, 0, 3, 1, 3)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4)
+    TL_CASE(TL_DW, TL_DIV_9, 0, 9, 1, 1, 0)
+    TL_CASE(TL_DW, TL_DIV_9, 0, 3, 1, 3, 0)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 0)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4, 0)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 1)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4, 1)
 #undef TL_CASE
     if (kind == TL_DW)
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf, st->cin, st->cout, t->group);
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf, st->cin, st->cout, t->group, 0);
     else
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf, st->cin, st->cout, t->group);
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf, st->cin, st->cout, t->group, 0);
 }
 
 TL_ENTRY void NAME(dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
@@ -264,6 +272,14 @@ TL_ENTRY void NAME(merge)(const int8_t *const rows[], int n_rows, int width, int
     vperm ctrl;
     V(perm_prep)(perm, &ctrl);
     const vs16 lo = V(set1)(-128), hi = V(set1)(127);
+    if (n_rows == 2) { /* TinyLUT-S: MSB and LSB */
+        const int8_t *a = rows[0], *b = rows[1];
+        for (int x = 0; x < width; x++, a += 16, b += 16, acc += 16) {
+            const vs16 y = V(permute)(NAME(clamp)(V(add)(V(load8)(a), V(load8)(b)), lo, hi), &ctrl);
+            V(store)(acc, V(add)(V(loadu)(acc), y));
+        }
+        return;
+    }
     for (int x = 0; x < width; x++) {
         vs16 y = V(load8)(rows[0] + 16 * x);
         for (int b = 1; b < n_rows; b++) y = V(add)(y, V(load8)(rows[b] + 16 * x));
@@ -278,10 +294,10 @@ TL_ENTRY void NAME(emit)(const int16_t *acc, int width, int s, uint8_t *out, ptr
         tl_kernels_scalar.emit(acc, width, s, out, row_stride, col_stride);
         return;
     }
-    const vs16 lo = V(set1)(-128), hi = V(set1)(127), bias = V(set1)(128);
+    const vs16 bias = V(set1)(128); /* the unsigned saturating store clamps (|acc| <= 4 * 128) */
     for (int x = 0; x < width; x++) {
         uint8_t px[16];
-        V(storeu8)(px, V(add)(NAME(clamp)(V(loadu)(acc + 16 * x), lo, hi), bias));
+        V(storeu8)(px, V(add)(V(loadu)(acc + 16 * x), bias));
         for (int a = 0; a < 4; a++) {
             uint8_t *dst = out + a * row_stride + (ptrdiff_t)(4 * x) * col_stride;
             if (col_stride == 1) memcpy(dst, px + 4 * a, 4);
