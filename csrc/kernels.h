@@ -22,7 +22,9 @@
  *
  * The residual is folded into the rows too. rne(A/d) + g equals rne((A + d*g)/d) except on
  * a tie (even d only) with g odd, so for even d the rows hold 2*row + 2*d*g + (g & 1): the
- * sum's low bit is g's parity, which decides the tie (see tl_rne_folded). */
+ * sum's low bit is g's parity, which decides the tie (see tl_rne_folded).
+ * In the /16 and /9 modes the rows of fetch 0 also carry the rounding constant: 7 (14 when
+ * doubled) and 4 + 9 * 1024 (see finish in simd_body.h). */
 #define TL_LANES 16
 #define TL_ROW_BYTES (TL_LANES * 2)
 #define TL_TABLE16_MAX_BYTES 65536 /* offsets are uint16 */

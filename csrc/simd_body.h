@@ -117,18 +117,22 @@ TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(
 /* rne(sum / d) + residual, clamped (the residual rides in the sum, see kernels.h); with
  * sat, the clamp is left to the saturating int8 store (output range -128 .. 127). */
 TL_FN vs16 NAME(finish_sat)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi, const int sat) {
-    vs16 x = s, p = V(zero)();
-    if (k2) {
-        p = V(and)(s, V(set1)(1));
-        x = V(srai1)(s);
-    }
     vs16 r;
-    if (mode == TL_DIV_16) { /* floor((x + 8) / 16), minus one on a tie that floor lands odd */
-        vs16 odd = V(and)(V(xor)(V(srai4)(x), p), V(set1)(1));
-        r = V(srai4)(V(add)(V(add)(x, V(set1)(7)), odd));
-    } else if (mode == TL_DIV_9) { /* no ties: floor((x + 4) / 9) */
-        r = V(sub)(V(div9)(V(add)(x, V(set1)(4 + 9 * 1024))), V(set1)(1024));
+    if (mode == TL_DIV_16) {
+        /* the rows hold x + 7 (2 (x + 7) + p with k2): floor((x + 7 + c) / 16), c = 1 on a
+         * tie (x = 8 mod 16) whose floor(x / 16) differs in parity from p; floor(x / 16) is
+         * floor((x + 7) / 16) whenever c can matter, and when c cannot, any c gives the same. */
+        const vs16 x7 = k2 ? V(srai1)(s) : s, q = V(srai4)(x7);
+        const vs16 c = V(and)(k2 ? V(xor)(q, s) : q, V(set1)(1));
+        r = V(srai4)(V(add)(x7, c));
+    } else if (mode == TL_DIV_9) { /* no ties: floor((x + 4) / 9); the rows hold x + 4 + 9 * 1024 */
+        r = V(sub)(V(div9)(s), V(set1)(1024));
     } else {
+        vs16 x = s, p = V(zero)();
+        if (k2) {
+            p = V(and)(s, V(set1)(1));
+            x = V(srai1)(s);
+        }
         int16_t xs[16], ps[16];
         V(store)(xs, x);
         V(store)(ps, p);

@@ -27,6 +27,13 @@ static void item_row(const tl_stage *st, int item, int u, int k, int32_t *row) {
     }
 }
 
+/* The rounding constants of the /16 and /9 modes ride in the rows of fetch 0 (see
+ * kernels.h), so a kernel's finish does not add them. */
+static void fold_bias(tl_stage16 *t, size_t fetch0_elems) {
+    const int bias = t->mode == TL_DIV_16 ? (t->k2 ? 14 : 7) : t->mode == TL_DIV_9 ? 4 + 9 * 1024 : 0;
+    for (size_t i = 0; i < fetch0_elems; i++) t->tab[i] = (int16_t)(t->tab[i] + bias);
+}
+
 /* Per-channel DW (cin == cout, row width 1): one int16 per (tap, channel, value). */
 static int build_dwc(const tl_stage *st, tl_stage16 *t) {
     const int n = st->in_n, c_n = st->cin, d = st->divisor;
@@ -62,6 +69,7 @@ static int build_dwc(const tl_stage *st, tl_stage16 *t) {
     }
     const int32_t xb = t->k2 ? b / 2 + 1 : b;
     t->mode = d == 16 ? TL_DIV_16 : (d == 9 && xb <= 9220) ? TL_DIV_9 : TL_DIV_ANY;
+    fold_bias(t, (size_t)c_n * (size_t)n); /* tap 0 of every channel */
     t->group = 0;
     t->n_fetch = 9;
     t->rows = n;
@@ -137,6 +145,7 @@ int tl_stage16_build(const tl_stage *st, tl_stage16 *t) {
     const int32_t xb = t->k2 ? b / 2 + 1 : b; /* bound of the folded sum x */
     /* /9 as a 16-bit multiply-high is exact while x + 9220 stays in 0 .. 32767 */
     t->mode = d == 16 ? TL_DIV_16 : (d == 9 && xb <= 9220) ? TL_DIV_9 : TL_DIV_ANY;
+    fold_bias(t, (size_t)t->rows * TL_LANES);
     t->simd = 1;
     return TL_OK;
 }
