@@ -29,38 +29,54 @@ TL_FN vs16 NAME(gather16_lanes)(const int16_t *tab, vs16 idx) {
 
 TL_FN vs16 NAME(clamp)(vs16 v, vs16 lo, vs16 hi) { return V(min)(V(max)(v, lo), hi); }
 
-/* DW, one input channel: off[j * BLOCK + i] for pixel x0 + i and fetch j. */
-TL_FN void NAME(dw_offsets)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
-                            const int tap_dx[9], int x0, int nb, uint16_t *off) {
+/* Per-row constants of the DW offsets: where each tap's pixels start, and the offset terms. */
+typedef struct {
+    const int8_t *src[9]; /* tap k of pixel x: src[k][x] */
+    vs16 base[9];         /* ungrouped: tap k's table base; grouped: group j's */
+    int32_t ibase[9];
+    vs16 w0, w1;          /* grouped: weights n * n * 32 and n * 32 of a group's first two taps */
+} NAME(dw_consts);
+
+TL_FN void NAME(dw_prep)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                         const int tap_dx[9], NAME(dw_consts) *k) {
     const int n = st->in_n, lo = st->in_lo;
-    if (t->group == 1) {
-        for (int k = 0; k < 9; k++) {
-            const int8_t *src = tap_rows[k] + x0 + tap_dx[k];
-            const int base = (k * n - lo) * TL_ROW_BYTES; /* value v of tap k: base + 32 v */
+    for (int i = 0; i < 9; i++) {
+        k->src[i] = tap_rows[i] + tap_dx[i];
+        /* value v of tap i: base + 32 v; group j: ((u0 * n + u1) * n + u2) rows of table j */
+        k->ibase[i] = t->group == 1 ? (i * n - lo) * TL_ROW_BYTES
+                                    : i < 3 ? (i * n * n * n - lo * (n * n + n + 1)) * TL_ROW_BYTES : 0;
+        k->base[i] = V(set1)(k->ibase[i]);
+    }
+    k->w0 = V(set1)(n * n * TL_ROW_BYTES);
+    k->w1 = V(set1)(n * TL_ROW_BYTES);
+}
+
+/* DW, one input channel: off[j * BLOCK + i] for pixel x0 + i and fetch j. */
+TL_FN void NAME(dw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(dw_consts) *k,
+                            int x0, int nb, uint16_t *off, const int group) {
+    const int n = st->in_n;
+    if (group == 1) {
+        for (int j = 0; j < 9; j++) {
+            const int8_t *src = k->src[j] + x0;
             if (nb == BLOCK)
-                V(store)((int16_t *)(off + k * BLOCK), V(add)(V(slli5)(V(load8)(src)), V(set1)(base)));
+                V(store)((int16_t *)(off + j * BLOCK), V(add)(V(slli5)(V(load8)(src)), k->base[j]));
             else
-                for (int i = 0; i < nb; i++) off[k * BLOCK + i] = (uint16_t)(base + src[i] * TL_ROW_BYTES);
+                for (int i = 0; i < nb; i++) off[j * BLOCK + i] = (uint16_t)(k->ibase[j] + src[i] * TL_ROW_BYTES);
         }
         return;
     }
-    /* groups of 3 taps: row ((u0 * n + u1) * n + u2) of group j, u = v - lo */
-    const int rows = n * n * n;
-    for (int j = 0; j < 3; j++) {
-        const int8_t *a = tap_rows[3 * j] + x0 + tap_dx[3 * j];
-        const int8_t *b = tap_rows[3 * j + 1] + x0 + tap_dx[3 * j + 1];
-        const int8_t *c = tap_rows[3 * j + 2] + x0 + tap_dx[3 * j + 2];
-        const int base = (j * rows - lo * (n * n + n + 1)) * TL_ROW_BYTES;
+    for (int j = 0; j < 3; j++) { /* groups of 3 taps */
+        const int8_t *a = k->src[3 * j] + x0, *b = k->src[3 * j + 1] + x0, *c = k->src[3 * j + 2] + x0;
         if (nb == BLOCK) {
-            vs16 v = V(add)(V(mullo)(V(load8)(a), V(set1)(n * n * TL_ROW_BYTES)),
-                            V(mullo)(V(load8)(b), V(set1)(n * TL_ROW_BYTES)));
-            v = V(add)(V(add)(v, V(slli5)(V(load8)(c))), V(set1)(base));
+            vs16 v = V(add)(V(mullo)(V(load8)(a), k->w0), V(mullo)(V(load8)(b), k->w1));
+            v = V(add)(V(add)(v, V(slli5)(V(load8)(c))), k->base[j]);
             V(store)((int16_t *)(off + j * BLOCK), v);
         } else {
             for (int i = 0; i < nb; i++)
-                off[j * BLOCK + i] = (uint16_t)(base + ((a[i] * n + b[i]) * n + c[i]) * TL_ROW_BYTES);
+                off[j * BLOCK + i] = (uint16_t)(k->ibase[j] + ((a[i] * n + b[i]) * n + c[i]) * TL_ROW_BYTES);
         }
     }
+    (void)t;
 }
 
 /* Per-row constants of the PW offsets. */
@@ -156,11 +172,16 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
     const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
     const int si = kind == TL_DW ? 1 : nf, sj = kind == TL_DW ? BLOCK : 1;
     NAME(pw_consts) k;
-    memset(&k, 0, sizeof k);
-    if (kind == TL_PW) NAME(pw_prep)(st, t, &k);
+    NAME(dw_consts) kd;
+    if (kind == TL_PW) {
+        memset(&k, 0, sizeof k);
+        NAME(pw_prep)(st, t, &k);
+    } else {
+        NAME(dw_prep)(st, t, tap_rows, tap_dx, &kd);
+    }
     for (int x0 = 0; x0 < width; x0 += BLOCK) {
         const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
-        if (kind == TL_DW) NAME(dw_offsets)(st, t, tap_rows, tap_dx, x0, nb, off);
+        if (kind == TL_DW) NAME(dw_offsets)(st, t, &kd, x0, nb, off, group);
         else NAME(pw_offsets)(st, t, &k, in + x0 * cin, nb, off, cin, group);
         const uint16_t *o = off;
         int8_t *dst = out + (ptrdiff_t)x0 * cout;
