@@ -354,8 +354,11 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
     static const int rotation_sets[5][4] = {{0}, {0}, {0, 2}, {0}, {0, 1, 2, 3}};
     const int s = m->scale, width = in->width;
     const ptrdiff_t acc_row = (ptrdiff_t)width * s * s;
-    for (int y0 = row_begin; y0 < row_end; y0 += w.band) {
-        const int y1 = y0 + w.band < row_end ? y0 + w.band : row_end;
+    /* bands of equal height: a short last band would recompute as many halo rows as a full one */
+    const int n_bands = (row_end - row_begin + w.band - 1) / w.band;
+    const int band = (row_end - row_begin + n_bands - 1) / n_bands;
+    for (int y0 = row_begin; y0 < row_end; y0 += band) {
+        const int y1 = y0 + band < row_end ? y0 + band : row_end;
         memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
         split_band(&w, in, y0, y1, rotation_sets[m->rotations], m->rotations);
         for (int i = 0; i < m->rotations; i++) {
