@@ -8,7 +8,8 @@
  *              zero set1 load(aligned int16) loadu store(int16) load8(16 int8, sign-extended)
  *              add sub and xor min max srai1 srai4 slli5 mullo div9 (x*7282>>16, 0<=x<2^15)
  *              store8 (16 int8) storeu8 (16 uint8), perm_prep/permute (any 16-lane permutation),
- *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets),
+ *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets), grp4x2 (the same for
+ *              two pixels of 16 channels: 32 bytes in, 8 offsets out),
  *              gather16 (lane i: tab[idx[i]] for uint16 indices; may read tab[idx[i] + 1])
  *
  * Per output pixel a stage adds n_fetch int16 rows whose byte offsets into the stage's
@@ -116,6 +117,12 @@ TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(
         return;
     }
     /* groups of 4 channels: row ((u0 * n + u1) * n + u2) * n + u3 of group j, u = v - lo */
+    if (cin == 16) { /* two pixels at a time: 8 groups, offsets of pixel i + 1 after pixel i's */
+        int i = 0;
+        for (; i + 1 < nb; i += 2) V(grp4x2)(in + i * 16, lo, k->w, k->gbase, off + i * 4);
+        if (i < nb) V(grp4)(in + i * 16, lo, k->w, k->gbase, off + i * 4);
+        return;
+    }
     if (cin % 16 == 0) {
         for (int i = 0; i < nb; i++)
             for (int q = 0; q < cin / 16; q++)
