@@ -190,6 +190,15 @@ static int alloc_workspace(workspace *w) {
                 max_channels = m->branches[b].stages[s].cout;
     const size_t row_bytes = (size_t)(w->width + 2 * HALO) * (size_t)max_channels;
     size_t band = BAND_TARGET_BYTES / row_bytes;
+    /* every DW stage after the first level recomputes 2 rows of halo per band and rotation:
+     * with several (TinyLUT-F) keep those a small fraction of the band */
+    int max_dw = 0;
+    for (int b = 0; b < m->n_branches; b++) {
+        int dw = 0;
+        for (int s = 0; s < m->branches[b].n_stages; s++) dw += m->branches[b].stages[s].kind == TL_DW;
+        if (dw > max_dw) max_dw = dw;
+    }
+    if (max_dw > 1 && band < (size_t)(8 * max_dw)) band = (size_t)(8 * max_dw);
     w->band = band < 1 ? 1 : band > 64 ? 64 : (int)band;
     if (w->band > w->height) w->band = w->height;
 
@@ -345,8 +354,11 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
     static const int rotation_sets[5][4] = {{0}, {0}, {0, 2}, {0}, {0, 1, 2, 3}};
     const int s = m->scale, width = in->width;
     const ptrdiff_t acc_row = (ptrdiff_t)width * s * s;
-    for (int y0 = row_begin; y0 < row_end; y0 += w.band) {
-        const int y1 = y0 + w.band < row_end ? y0 + w.band : row_end;
+    /* bands of equal height: a short last band would recompute as many halo rows as a full one */
+    const int n_bands = (row_end - row_begin + w.band - 1) / w.band;
+    const int band = (row_end - row_begin + n_bands - 1) / n_bands;
+    for (int y0 = row_begin; y0 < row_end; y0 += band) {
+        const int y1 = y0 + band < row_end ? y0 + band : row_end;
         memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
         split_band(&w, in, y0, y1, rotation_sets[m->rotations], m->rotations);
         for (int i = 0; i < m->rotations; i++) {

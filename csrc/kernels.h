@@ -15,9 +15,16 @@
  * one per group of 3 taps (rows indexed by the 3 values together). PW: one per input
  * channel, or per group of 4 channels when inputs take <= 4 values.
  *
+ * DW with cin == cout (row width 1, "per-channel" DW, the blocks of TinyLUT-F): output channel c
+ * reads only its own channel, so there are no 16-lane rows to fetch; instead tab holds one int16
+ * per (tap, channel, value), tab[(k * cin + c) * in_n + u] (u = v - in_lo, residual folded into
+ * tap 8), and a kernel gathers 16 of them per tap (group 0, n_fetch 9, rows in_n).
+ *
  * The residual is folded into the rows too. rne(A/d) + g equals rne((A + d*g)/d) except on
  * a tie (even d only) with g odd, so for even d the rows hold 2*row + 2*d*g + (g & 1): the
- * sum's low bit is g's parity, which decides the tie (see tl_rne_folded). */
+ * sum's low bit is g's parity, which decides the tie (see tl_rne_folded).
+ * In the /16 and /9 modes the rows of fetch 0 also carry the rounding constant: 7 (14 when
+ * doubled) and 4 + 9 * 1024 (see finish in simd_body.h). */
 #define TL_LANES 16
 #define TL_ROW_BYTES (TL_LANES * 2)
 #define TL_TABLE16_MAX_BYTES 65536 /* offsets are uint16 */
@@ -26,7 +33,7 @@ enum tl_div_mode { TL_DIV_ANY = 0, TL_DIV_16 = 1, TL_DIV_9 = 2 };
 
 typedef struct {
     int simd;      /* 0: this stage runs the scalar kernel */
-    int group;     /* input values per fetch: 1, 3 (DW taps) or 4 (PW channels) */
+    int group;     /* input values per fetch: 1, 3 (DW taps) or 4 (PW channels); 0: per-channel DW */
     int n_fetch;   /* rows added per pixel */
     int rows;      /* rows per fetch table: in_n ** group */
     int mode;      /* enum tl_div_mode */

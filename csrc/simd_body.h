@@ -8,7 +8,9 @@
  *              zero set1 load(aligned int16) loadu store(int16) load8(16 int8, sign-extended)
  *              add sub and xor min max srai1 srai4 slli5 mullo div9 (x*7282>>16, 0<=x<2^15)
  *              store8 (16 int8) storeu8 (16 uint8), perm_prep/permute (any 16-lane permutation),
- *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets)
+ *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets), grp4x2 (the same for
+ *              two pixels of 16 channels: 32 bytes in, 8 offsets out),
+ *              gather16 (lane i: tab[idx[i]] for uint16 indices; may read tab[idx[i] + 1])
  *
  * Per output pixel a stage adds n_fetch int16 rows whose byte offsets into the stage's
  * tables16 table are computed with vector arithmetic, 16 pixels (DW) or one pixel's channels
@@ -17,40 +19,65 @@
 
 #define BLOCK 16 /* pixels per offset block */
 
+/* gather16 for paths without a gather instruction: through memory, lane by lane. */
+TL_FN vs16 NAME(gather16_lanes)(const int16_t *tab, vs16 idx) {
+    uint16_t i[16];
+    int16_t g[16];
+    V(store)((int16_t *)i, idx);
+    for (int l = 0; l < 16; l++) g[l] = tab[i[l]];
+    return V(loadu)(g);
+}
+
 TL_FN vs16 NAME(clamp)(vs16 v, vs16 lo, vs16 hi) { return V(min)(V(max)(v, lo), hi); }
 
-/* DW, one input channel: off[j * BLOCK + i] for pixel x0 + i and fetch j. */
-TL_FN void NAME(dw_offsets)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
-                            const int tap_dx[9], int x0, int nb, uint16_t *off) {
+/* Per-row constants of the DW offsets: where each tap's pixels start, and the offset terms. */
+typedef struct {
+    const int8_t *src[9]; /* tap k of pixel x: src[k][x] */
+    vs16 base[9];         /* ungrouped: tap k's table base; grouped: group j's */
+    int32_t ibase[9];
+    vs16 w0, w1;          /* grouped: weights n * n * 32 and n * 32 of a group's first two taps */
+} NAME(dw_consts);
+
+TL_FN void NAME(dw_prep)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                         const int tap_dx[9], NAME(dw_consts) *k) {
     const int n = st->in_n, lo = st->in_lo;
-    if (t->group == 1) {
-        for (int k = 0; k < 9; k++) {
-            const int8_t *src = tap_rows[k] + x0 + tap_dx[k];
-            const int base = (k * n - lo) * TL_ROW_BYTES; /* value v of tap k: base + 32 v */
+    for (int i = 0; i < 9; i++) {
+        k->src[i] = tap_rows[i] + tap_dx[i];
+        /* value v of tap i: base + 32 v; group j: ((u0 * n + u1) * n + u2) rows of table j */
+        k->ibase[i] = t->group == 1 ? (i * n - lo) * TL_ROW_BYTES
+                                    : i < 3 ? (i * n * n * n - lo * (n * n + n + 1)) * TL_ROW_BYTES : 0;
+        k->base[i] = V(set1)(k->ibase[i]);
+    }
+    k->w0 = V(set1)(n * n * TL_ROW_BYTES);
+    k->w1 = V(set1)(n * TL_ROW_BYTES);
+}
+
+/* DW, one input channel: off[j * BLOCK + i] for pixel x0 + i and fetch j. */
+TL_FN void NAME(dw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(dw_consts) *k,
+                            int x0, int nb, uint16_t *off, const int group) {
+    const int n = st->in_n;
+    if (group == 1) {
+        for (int j = 0; j < 9; j++) {
+            const int8_t *src = k->src[j] + x0;
             if (nb == BLOCK)
-                V(store)((int16_t *)(off + k * BLOCK), V(add)(V(slli5)(V(load8)(src)), V(set1)(base)));
+                V(store)((int16_t *)(off + j * BLOCK), V(add)(V(slli5)(V(load8)(src)), k->base[j]));
             else
-                for (int i = 0; i < nb; i++) off[k * BLOCK + i] = (uint16_t)(base + src[i] * TL_ROW_BYTES);
+                for (int i = 0; i < nb; i++) off[j * BLOCK + i] = (uint16_t)(k->ibase[j] + src[i] * TL_ROW_BYTES);
         }
         return;
     }
-    /* groups of 3 taps: row ((u0 * n + u1) * n + u2) of group j, u = v - lo */
-    const int rows = n * n * n;
-    for (int j = 0; j < 3; j++) {
-        const int8_t *a = tap_rows[3 * j] + x0 + tap_dx[3 * j];
-        const int8_t *b = tap_rows[3 * j + 1] + x0 + tap_dx[3 * j + 1];
-        const int8_t *c = tap_rows[3 * j + 2] + x0 + tap_dx[3 * j + 2];
-        const int base = (j * rows - lo * (n * n + n + 1)) * TL_ROW_BYTES;
+    for (int j = 0; j < 3; j++) { /* groups of 3 taps */
+        const int8_t *a = k->src[3 * j] + x0, *b = k->src[3 * j + 1] + x0, *c = k->src[3 * j + 2] + x0;
         if (nb == BLOCK) {
-            vs16 v = V(add)(V(mullo)(V(load8)(a), V(set1)(n * n * TL_ROW_BYTES)),
-                            V(mullo)(V(load8)(b), V(set1)(n * TL_ROW_BYTES)));
-            v = V(add)(V(add)(v, V(slli5)(V(load8)(c))), V(set1)(base));
+            vs16 v = V(add)(V(mullo)(V(load8)(a), k->w0), V(mullo)(V(load8)(b), k->w1));
+            v = V(add)(V(add)(v, V(slli5)(V(load8)(c))), k->base[j]);
             V(store)((int16_t *)(off + j * BLOCK), v);
         } else {
             for (int i = 0; i < nb; i++)
-                off[j * BLOCK + i] = (uint16_t)(base + ((a[i] * n + b[i]) * n + c[i]) * TL_ROW_BYTES);
+                off[j * BLOCK + i] = (uint16_t)(k->ibase[j] + ((a[i] * n + b[i]) * n + c[i]) * TL_ROW_BYTES);
         }
     }
+    (void)t;
 }
 
 /* Per-row constants of the PW offsets. */
@@ -90,6 +117,12 @@ TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(
         return;
     }
     /* groups of 4 channels: row ((u0 * n + u1) * n + u2) * n + u3 of group j, u = v - lo */
+    if (cin == 16) { /* two pixels at a time: 8 groups, offsets of pixel i + 1 after pixel i's */
+        int i = 0;
+        for (; i + 1 < nb; i += 2) V(grp4x2)(in + i * 16, lo, k->w, k->gbase, off + i * 4);
+        if (i < nb) V(grp4)(in + i * 16, lo, k->w, k->gbase, off + i * 4);
+        return;
+    }
     if (cin % 16 == 0) {
         for (int i = 0; i < nb; i++)
             for (int q = 0; q < cin / 16; q++)
@@ -104,52 +137,66 @@ TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(
         }
 }
 
-/* rne(sum / d) + residual, clamped (the residual rides in the sum, see kernels.h). */
-TL_FN vs16 NAME(finish)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi) {
-    vs16 x = s, p = V(zero)();
-    if (k2) {
-        p = V(and)(s, V(set1)(1));
-        x = V(srai1)(s);
-    }
+/* rne(sum / d) + residual, clamped (the residual rides in the sum, see kernels.h); with
+ * sat, the clamp is left to the saturating int8 store (output range -128 .. 127). */
+TL_FN vs16 NAME(finish_sat)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi, const int sat) {
     vs16 r;
-    if (mode == TL_DIV_16) { /* floor((x + 8) / 16), minus one on a tie that floor lands odd */
-        vs16 odd = V(and)(V(xor)(V(srai4)(x), p), V(set1)(1));
-        r = V(srai4)(V(add)(V(add)(x, V(set1)(7)), odd));
-    } else if (mode == TL_DIV_9) { /* no ties: floor((x + 4) / 9) */
-        r = V(sub)(V(div9)(V(add)(x, V(set1)(4 + 9 * 1024))), V(set1)(1024));
+    if (mode == TL_DIV_16) {
+        /* the rows hold x + 7 (2 (x + 7) + p with k2): floor((x + 7 + c) / 16), c = 1 on a
+         * tie (x = 8 mod 16) whose floor(x / 16) differs in parity from p; floor(x / 16) is
+         * floor((x + 7) / 16) whenever c can matter, and when c cannot, any c gives the same. */
+        const vs16 x7 = k2 ? V(srai1)(s) : s, q = V(srai4)(x7);
+        const vs16 c = V(and)(k2 ? V(xor)(q, s) : q, V(set1)(1));
+        r = V(srai4)(V(add)(x7, c));
+    } else if (mode == TL_DIV_9) { /* no ties: floor((x + 4) / 9); the rows hold x + 4 + 9 * 1024 */
+        r = V(sub)(V(div9)(s), V(set1)(1024));
     } else {
+        vs16 x = s, p = V(zero)();
+        if (k2) {
+            p = V(and)(s, V(set1)(1));
+            x = V(srai1)(s);
+        }
         int16_t xs[16], ps[16];
         V(store)(xs, x);
         V(store)(ps, p);
         for (int l = 0; l < 16; l++) xs[l] = (int16_t)tl_rne_folded(xs[l], d, ps[l]);
         r = V(loadu)(xs);
     }
-    return NAME(clamp)(r, lo, hi);
+    return sat ? r : NAME(clamp)(r, lo, hi);
+}
+
+TL_FN vs16 NAME(finish)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi) {
+    return NAME(finish_sat)(s, mode, k2, d, lo, hi, 0);
 }
 
 /* One row of a stage; kind, mode, k2 and nf are constants where it is inlined. */
 TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
                            const int8_t *const tap_rows[9], const int tap_dx[9], int width,
                            int8_t *out, const int kind, const int mode, const int k2, const int nf,
-                           const int cin, const int cout, const int group) {
+                           const int cin, const int cout, const int group, const int sat) {
     uint16_t off[BLOCK * TL_MAX_CHANNELS] __attribute__((aligned(32)));
     const char *tab = (const char *)t->tab;
     const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
     const int si = kind == TL_DW ? 1 : nf, sj = kind == TL_DW ? BLOCK : 1;
     NAME(pw_consts) k;
-    memset(&k, 0, sizeof k);
-    if (kind == TL_PW) NAME(pw_prep)(st, t, &k);
+    NAME(dw_consts) kd;
+    if (kind == TL_PW) {
+        memset(&k, 0, sizeof k);
+        NAME(pw_prep)(st, t, &k);
+    } else {
+        NAME(dw_prep)(st, t, tap_rows, tap_dx, &kd);
+    }
     for (int x0 = 0; x0 < width; x0 += BLOCK) {
         const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
-        if (kind == TL_DW) NAME(dw_offsets)(st, t, tap_rows, tap_dx, x0, nb, off);
+        if (kind == TL_DW) NAME(dw_offsets)(st, t, &kd, x0, nb, off, group);
         else NAME(pw_offsets)(st, t, &k, in + x0 * cin, nb, off, cin, group);
-        for (int i = 0; i < nb; i++) {
-            const uint16_t *o = off + i * si;
+        const uint16_t *o = off;
+        int8_t *dst = out + (ptrdiff_t)x0 * cout;
+        for (int i = 0; i < nb; i++, o += si, dst += cout) {
             vs16 s = V(load)((const int16_t *)(tab + o[0]));
 #pragma GCC unroll 16
             for (int j = 1; j < nf; j++) s = V(add)(s, V(load)((const int16_t *)(tab + o[j * sj])));
-            const vs16 r = NAME(finish)(s, mode, k2, st->divisor, lo, hi);
-            int8_t *dst = out + (x0 + i) * cout;
+            const vs16 r = NAME(finish_sat)(s, mode, k2, st->divisor, lo, hi, sat);
             if (cout == 16) {
                 V(store8)(dst, r);
             } else {
@@ -161,31 +208,84 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
     }
 }
 
+/* Per-channel DW (cin == cout <= 16, row width 1; tables16 group 0): per tap, the 16 channel
+ * values of the tap's pixel become indices (k * cin + c) * n + v - lo into the int16 table,
+ * one gather each; residual and requantisation ride in the table as for the other stages. */
+TL_FN void NAME(dwc_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                         const int tap_dx[9], int width, int8_t *out, const int mode, const int cin) {
+    const int16_t *tab = t->tab;
+    const int n = st->in_n;
+    const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
+    vs16 base[9];
+    for (int k = 0; k < 9; k++) {
+        int16_t b[16];
+        for (int c = 0; c < 16; c++) b[c] = (int16_t)(c < cin ? (k * cin + c) * n - st->in_lo : 0);
+        base[k] = V(loadu)(b);
+    }
+    for (int x = 0; x < width; x++) {
+        vs16 s = V(zero)();
+        for (int k = 0; k < 9; k++) {
+            const int8_t *px = tap_rows[k] + (ptrdiff_t)(x + tap_dx[k]) * cin;
+            vs16 v;
+            if (cin == 16) {
+                v = V(load8)(px);
+            } else {
+                int8_t tmp[16] = {0};
+                memcpy(tmp, px, (size_t)cin);
+                v = V(load8)(tmp);
+            }
+            s = V(add)(s, V(gather16)(tab, V(add)(v, base[k])));
+        }
+        const vs16 r = NAME(finish)(s, mode, t->k2, st->divisor, lo, hi);
+        if (cin == 16) {
+            V(store8)(out + 16 * x, r);
+        } else {
+            int8_t tmp[16];
+            V(store8)(tmp, r);
+            memcpy(out + (ptrdiff_t)x * cin, tmp, (size_t)cin);
+        }
+    }
+}
+
+TL_FN void NAME(dwc)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                     const int tap_dx[9], int width, int8_t *out) {
+    if (st->cin == 16 && t->mode == TL_DIV_9 && !t->k2)
+        NAME(dwc_row)(st, t, tap_rows, tap_dx, width, out, TL_DIV_9, 16);
+    else if (st->cin == 16)
+        NAME(dwc_row)(st, t, tap_rows, tap_dx, width, out, t->mode, 16);
+    else
+        NAME(dwc_row)(st, t, tap_rows, tap_dx, width, out, t->mode, st->cin);
+}
+
 /* The shapes of TinyLUT-S get constant loop counts, channel counts and divisors; others the
  * general loop. */
 TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
                        const int8_t *const tap_rows[9], const int tap_dx[9], int width, int8_t *out) {
     const int kind = st->kind, mode = t->mode, k2 = t->k2, nf = t->n_fetch;
-#define TL_CASE(K, M, K2, NF, CIN, G)                                                          \
+    const int sat = st->out_lo == -128 && st->out_hi == 127; /* the UP stages */
+#define TL_CASE(K, M, K2, NF, CIN, G, SAT)                                                     \
     if (kind == K && mode == M && k2 == K2 && nf == NF && st->cin == CIN && st->cout == 16 &&   \
-        t->group == G) {                                                                       \
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, K, M, K2, NF, CIN, 16, G);   \
+        t->group == G && sat == SAT) {                                                         \
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, K, M, K2, NF, CIN, 16, G, SAT); \
         return;                                                                                \
     }
-    TL_CASE(TL_DW, TL_DIV_9, 0, 9, 1, 1)
-    TL_CASE(TL_DW, TL_DIV_9, 0, 3, 1, 3)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4)
+    TL_CASE(TL_DW, TL_DIV_9, 0, 9, 1, 1, 0)
+    TL_CASE(TL_DW, TL_DIV_9, 0, 3, 1, 3, 0)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 0)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4, 0)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 1)
+    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4, 1)
 #undef TL_CASE
     if (kind == TL_DW)
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf, st->cin, st->cout, t->group);
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf, st->cin, st->cout, t->group, 0);
     else
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf, st->cin, st->cout, t->group);
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf, st->cin, st->cout, t->group, 0);
 }
 
 TL_ENTRY void NAME(dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
                      const int tap_dx[9], int width, int8_t *out) {
     if (!t || !t->simd) tl_kernels_scalar.dw(st, t, tap_rows, tap_dx, width, out);
+    else if (t->group == 0) NAME(dwc)(st, t, tap_rows, tap_dx, width, out);
     else NAME(stage)(st, t, NULL, tap_rows, tap_dx, width, out);
 }
 
@@ -204,6 +304,14 @@ TL_ENTRY void NAME(merge)(const int8_t *const rows[], int n_rows, int width, int
     vperm ctrl;
     V(perm_prep)(perm, &ctrl);
     const vs16 lo = V(set1)(-128), hi = V(set1)(127);
+    if (n_rows == 2) { /* TinyLUT-S: MSB and LSB */
+        const int8_t *a = rows[0], *b = rows[1];
+        for (int x = 0; x < width; x++, a += 16, b += 16, acc += 16) {
+            const vs16 y = V(permute)(NAME(clamp)(V(add)(V(load8)(a), V(load8)(b)), lo, hi), &ctrl);
+            V(store)(acc, V(add)(V(loadu)(acc), y));
+        }
+        return;
+    }
     for (int x = 0; x < width; x++) {
         vs16 y = V(load8)(rows[0] + 16 * x);
         for (int b = 1; b < n_rows; b++) y = V(add)(y, V(load8)(rows[b] + 16 * x));
@@ -218,10 +326,10 @@ TL_ENTRY void NAME(emit)(const int16_t *acc, int width, int s, uint8_t *out, ptr
         tl_kernels_scalar.emit(acc, width, s, out, row_stride, col_stride);
         return;
     }
-    const vs16 lo = V(set1)(-128), hi = V(set1)(127), bias = V(set1)(128);
+    const vs16 bias = V(set1)(128); /* the unsigned saturating store clamps (|acc| <= 4 * 128) */
     for (int x = 0; x < width; x++) {
         uint8_t px[16];
-        V(storeu8)(px, V(add)(NAME(clamp)(V(loadu)(acc + 16 * x), lo, hi), bias));
+        V(storeu8)(px, V(add)(V(loadu)(acc + 16 * x), bias));
         for (int a = 0; a < 4; a++) {
             uint8_t *dst = out + a * row_stride + (ptrdiff_t)(4 * x) * col_stride;
             if (col_stride == 1) memcpy(dst, px + 4 * a, 4);

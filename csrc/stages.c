@@ -153,6 +153,28 @@ TL_INLINE void dw1x16_body(const tl_stage *st, const int8_t *const tap_rows[9],
         store_out16(out, acc, (v16i16){0} + r, d, lo, hi);
     }
 }
+
+/* DW with 16 channels in and out, one column per channel (the blocks of TinyLUT-F): output
+ * channel c sums its own channel's 9 taps. */
+TL_INLINE void dw16x16_body(const tl_stage *st, const int8_t *const tap_rows[9],
+                            const int tap_dx[9], int width, int8_t *out, int32_t d) {
+    const int in_n = st->in_n, in_lo = st->in_lo, lo = st->out_lo, hi = st->out_hi;
+    int32_t off[16];
+    for (int c = 0; c < 16; c++) off[c] = c * in_n - in_lo;
+    for (int x = 0; x < width; x++, out += 16) {
+        v16i16 acc = {0}, r = {0};
+        for (int k = 0; k < 9; k++) {
+            const int8_t *px = tap_rows[k] + (x + tap_dx[k]) * 16;
+            const int8_t *tab = st->table + (size_t)k * st->tap_stride;
+            for (int c = 0; c < 16; c++) acc[c] = (int16_t)(acc[c] + tab[st->row_off[off[c] + px[c]]]);
+        }
+        if (st->residual) {
+            const int8_t *px = tap_rows[TL_CENTER_TAP] + (x + tap_dx[TL_CENTER_TAP]) * 16;
+            for (int c = 0; c < 16; c++) r[c] = st->gval[off[c] + px[c]];
+        }
+        store_out16(out, acc, r, d, lo, hi);
+    }
+}
 #endif
 
 /* ---------------------------------------------------------------- DW, any shape */
@@ -215,6 +237,10 @@ static void dw_scalar(const tl_stage *st, const tl_stage16 *t, const int8_t *con
 #ifdef TL_HAVE_VEC16
     if (st->cin == 1 && st->cout == 16) {
         BY_DIVISOR(dw1x16_body, st, tap_rows, tap_dx, width, out);
+        return;
+    }
+    if (st->cin == 16 && st->cout == 16) {
+        BY_DIVISOR(dw16x16_body, st, tap_rows, tap_dx, width, out);
         return;
     }
 #endif

@@ -75,6 +75,12 @@ TL_FN void neon_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *b
     vst1_u16(out, vmovn_u32(q));
 }
 
+#define neon_gather16 NAME(gather16_lanes) /* no gather instruction: lane by lane */
+TL_FN void neon_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
+    neon_grp4(in, lo, w, base, out);
+    neon_grp4(in + 16, lo, w, base, out + 4);
+}
+
 #include "simd_body.h"
 
 const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon};

@@ -99,6 +99,12 @@ TL_FN void sse41_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *
     _mm_storel_epi64((__m128i *)out, _mm_packus_epi32(q, q));
 }
 
+#define sse41_gather16 NAME(gather16_lanes) /* no gather instruction: lane by lane */
+TL_FN void sse41_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
+    sse41_grp4(in, lo, w, base, out);
+    sse41_grp4(in + 16, lo, w, base, out + 4);
+}
+
 #include "simd_body.h"
 #undef TL_FN
 #undef TL_ENTRY
@@ -154,6 +160,24 @@ TL_FN vs16 avx2_permute(vs16 a, const vperm *c) { /* pshufb works within 128-bit
     return _mm256_or_si256(_mm256_shuffle_epi8(a, c->same), _mm256_shuffle_epi8(swapped, c->cross));
 }
 #define avx2_grp4 sse41_grp4 /* 128-bit work; inlines into AVX2 code as VEX */
+/* grp4 of two pixels at once: one per 128-bit half, then their offsets side by side */
+TL_FN void avx2_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
+    const __m256i u = _mm256_sub_epi8(_mm256_loadu_si256((const __m256i *)in), _mm256_set1_epi8((char)lo));
+    const __m256i pairs = _mm256_maddubs_epi16(u, _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)w)));
+    __m256i q = _mm256_madd_epi16(pairs, _mm256_set1_epi16(TL_ROW_BYTES));
+    q = _mm256_add_epi32(q, _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)base)));
+    q = _mm256_permute4x64_epi64(_mm256_packus_epi32(q, q), 0x08); /* quadwords 0 and 2 */
+    _mm_storeu_si128((__m128i *)out, _mm256_castsi256_si128(q));
+}
+/* Two 32-bit gathers at int16 addresses (even lanes, odd lanes); the low half of each
+ * 32-bit element is the wanted value, so a blend puts them back in lane order. */
+TL_FN vs16 avx2_gather16(const int16_t *tab, vs16 idx) {
+    const __m256i even = _mm256_and_si256(idx, _mm256_set1_epi32(0xFFFF));
+    const __m256i odd = _mm256_srli_epi32(idx, 16);
+    const __m256i ge = _mm256_i32gather_epi32((const int *)tab, even, 2);
+    const __m256i go = _mm256_i32gather_epi32((const int *)tab, odd, 2);
+    return _mm256_blend_epi16(ge, _mm256_slli_epi32(go, 16), 0xAA);
+}
 
 #include "simd_body.h"
 

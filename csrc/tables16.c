@@ -27,9 +27,61 @@ static void item_row(const tl_stage *st, int item, int u, int k, int32_t *row) {
     }
 }
 
+/* The rounding constants of the /16 and /9 modes ride in the rows of fetch 0 (see
+ * kernels.h), so a kernel's finish does not add them. */
+static void fold_bias(tl_stage16 *t, size_t fetch0_elems) {
+    const int bias = t->mode == TL_DIV_16 ? (t->k2 ? 14 : 7) : t->mode == TL_DIV_9 ? 4 + 9 * 1024 : 0;
+    for (size_t i = 0; i < fetch0_elems; i++) t->tab[i] = (int16_t)(t->tab[i] + bias);
+}
+
+/* Per-channel DW (cin == cout, row width 1): one int16 per (tap, channel, value). */
+static int build_dwc(const tl_stage *st, tl_stage16 *t) {
+    const int n = st->in_n, c_n = st->cin, d = st->divisor;
+    const size_t elems = (size_t)9 * (size_t)c_n * (size_t)n;
+    if (elems > 65535 - 2) return TL_OK; /* indices are uint16 (a gather may read 2 past) */
+    t->k2 = st->residual && d % 2 == 0;
+    const int k = t->k2 ? 2 : 1;
+    t->mem = calloc(elems + 16 + 32, sizeof(int16_t));
+    if (!t->mem) return TL_ERR_NOMEM;
+    t->tab = (int16_t *)(((uintptr_t)t->mem + 63) & ~(uintptr_t)63);
+    int32_t b = 0;
+    for (int c = 0; c < c_n; c++) {
+        int32_t bound = 0;
+        for (int tap = 0; tap < 9; tap++) {
+            int32_t m = 0;
+            for (int u = 0; u < n; u++) {
+                const int idx = c * n + u;
+                int32_t v = k * st->table[(size_t)tap * (size_t)st->tap_stride + st->row_off[idx]];
+                if (st->residual && tap == TL_CENTER_TAP) {
+                    const int g = st->gval[idx];
+                    v += k * d * g + (k == 2 ? (g & 1) : 0);
+                }
+                t->tab[((size_t)tap * c_n + c) * n + u] = (int16_t)v;
+                if ((v < 0 ? -v : v) > m) m = v < 0 ? -v : v;
+            }
+            bound += m;
+        }
+        if (bound > b) b = bound;
+    }
+    if (b > 32000) {
+        tl_stage16_free(t);
+        return TL_OK;
+    }
+    const int32_t xb = t->k2 ? b / 2 + 1 : b;
+    t->mode = d == 16 ? TL_DIV_16 : (d == 9 && xb <= 9220) ? TL_DIV_9 : TL_DIV_ANY;
+    fold_bias(t, (size_t)c_n * (size_t)n); /* tap 0 of every channel */
+    t->group = 0;
+    t->n_fetch = 9;
+    t->rows = n;
+    t->simd = 1;
+    return TL_OK;
+}
+
 int tl_stage16_build(const tl_stage *st, tl_stage16 *t) {
     memset(t, 0, sizeof *t);
     const int n = st->in_n, d = st->divisor;
+    if (st->kind == TL_DW && st->cin == st->cout && st->cin > 1 && st->cin <= TL_LANES)
+        return build_dwc(st, t);
     if (st->cout > TL_LANES || (st->kind == TL_DW && st->cin != 1)) return TL_OK;
     if (st->kind == TL_DW) {
         t->group = n <= 4 ? 3 : 1;
@@ -93,6 +145,7 @@ int tl_stage16_build(const tl_stage *st, tl_stage16 *t) {
     const int32_t xb = t->k2 ? b / 2 + 1 : b; /* bound of the folded sum x */
     /* /9 as a 16-bit multiply-high is exact while x + 9220 stays in 0 .. 32767 */
     t->mode = d == 16 ? TL_DIV_16 : (d == 9 && xb <= 9220) ? TL_DIV_9 : TL_DIV_ANY;
+    fold_bias(t, (size_t)t->rows * TL_LANES);
     t->simd = 1;
     return TL_OK;
 }

@@ -31,6 +31,13 @@ MODELS = {
     "scale2-msb3-lsb3": dict(scale=2, layout=(("dw", 4), ("pw", 16)),
                              branches=(("msb", 3), ("lsb", 3), ("msb", 6))),
     "full-split": dict(scale=3, layout=(("dw", 16),), branches=(("full", 0),), rotations=2),
+    "f-shaped": dict(layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16), ("dw", 16),
+                             ("pw", 16), ("dw", 16), ("pw", 16))),
+    "f-shaped-scale1-odd-divisors": dict(scale=1, layout=(("dw", 16), ("pw", 16), ("dw", 16),
+                                                          ("pw", 16), ("dw", 16), ("pw", 16)),
+                                         divisors=(9, 7, 5, 16, 9, 3, 10)),
+    "dw-8x8-even-divisor": dict(layout=(("dw", 8), ("dw", 8), ("pw", 16), ("dw", 16)),
+                                divisors=(9, 6, 4, 12, 9)),
     "lsb1-bits": dict(layout=(("dw", 16), ("pw", 16)), branches=(("msb", 1), ("lsb", 1))),
 }
 
