@@ -16,11 +16,12 @@ The input is a natural image: the centre 320x180 crop of the first landscape B10
 timed unit tests.
 
 With ``--torch`` it also times the PyTorch forward of TinyLUT-S the way the released code runs
-it: the float network evaluated per pixel (the MLPs on every pixel, the rotation ensemble), here
-``tinylut.train.TinyLUTS(...)(x, per_pixel=True)`` with the released weights from ``../shared``,
-one channel at a time (``--torch-runs`` runs, default 3: one run takes seconds). It needs the
-``tinylut[train]`` extra; the ratio is tinylut's 1-thread time against torch's with the same
-thread count.
+it at test time: the network's tables looked up with torch indexing (every MLP evaluated once on
+its integer grid, rows gathered per pixel, the rotation ensemble), here
+``tinylut.train.TinyLUTS(...)(x)`` with the released weights from ``../shared``, one channel at a
+time (``--torch-runs`` runs, default 3: one run takes seconds). ``--torch-per-pixel`` times the
+float MLPs evaluated at every pixel instead (minutes). It needs the ``tinylut[train]`` extra; each
+ratio is against tinylut's time with the same thread count.
 
     python tools/bench.py [--model M] [--runs 25] [--threads N] [--image PATH] [--torch] [--json]
 """
@@ -160,8 +161,8 @@ def run_bench(model, img: np.ndarray, runs: int, threads: int) -> dict:
     return res
 
 
-def run_torch_bench(img: np.ndarray, runs: int, threads: int) -> dict:
-    """Median ms of the per-pixel PyTorch forward of TinyLUT-S (released weights) on ``img``."""
+def run_torch_bench(img: np.ndarray, runs: int, threads: int, per_pixel: bool) -> dict:
+    """Median ms of the PyTorch forward of TinyLUT-S (released weights) on ``img``."""
     import torch
 
     from tinylut.train.nets import TinyLUTS, load_official_state
@@ -178,7 +179,7 @@ def run_torch_bench(img: np.ndarray, runs: int, threads: int) -> dict:
         with torch.no_grad():
             for _ in range(runs):
                 t0 = time.perf_counter()
-                out = [net(x, per_pixel=True) for x in planes]
+                out = [net(x, per_pixel=per_pixel) for x in planes]
                 times.append((time.perf_counter() - t0) * 1e3)
         if tuple(out[0].shape[1:]) != (SIZE_IN[1] * SCALE, SIZE_IN[0] * SCALE):
             raise RuntimeError(f"torch forward: output {tuple(out[0].shape)}")
@@ -196,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--image", help="input image (cropped to 320x180 at its centre)")
     ap.add_argument("--torch", action="store_true",
                     help="also time the per-pixel PyTorch forward (needs tinylut[train])")
+    ap.add_argument("--torch-per-pixel", action="store_true",
+                    help="with --torch: the MLPs at every pixel rather than table look-ups")
     ap.add_argument("--torch-runs", type=int, default=3, help="timed torch runs (default 3)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
@@ -210,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     img, source = bench_image(args.image)
     res = run_bench(model, img, args.runs, args.threads)
     if args.torch:
-        res["ms"]["torch"] = run_torch_bench(img, args.torch_runs, args.threads)
+        res["ms"]["torch"] = run_torch_bench(img, args.torch_runs, args.threads,
+                                            args.torch_per_pixel)
         res["ratio"]["torch/tinylut"] = {c: res["ms"]["torch"][c] / res["ms"]["tinylut"][c]
                                          for c in res["ms"]["torch"]}
     info = tinylut.info()
@@ -233,12 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"input: {source}")
     print(f"model: {model.name} ({res['table_bytes']} table bytes), isa {res['isa']}; "
           f"OpenCV {cv2.__version__}, Pillow {PIL.__version__}; {res['cores']} cores")
-    width = 22
+    width = 34
     print(f"{'':<{width}}" + "".join(f"{h:>12}" for h in heads))
     labels = {"tinylut": f"tinylut ({res['isa']})", "opencv": "OpenCV INTER_CUBIC",
               "pillow": "Pillow BICUBIC"}
     if "torch" in res["ms"]:
-        labels["torch"] = f"PyTorch per-pixel ({args.torch_runs} runs)"
+        how = "per-pixel MLPs" if args.torch_per_pixel else "table forward"
+        labels["torch"] = f"PyTorch {how} ({args.torch_runs} runs)"
     for key, label in labels.items():
         print(f"{label:<{width}}" + "".join(f"{res['ms'][key][c]:>12.2f}" for c in cols))
     for key, label in (("tinylut/opencv", "tinylut / OpenCV"),
