@@ -11,7 +11,7 @@ from tinylut import reference  # noqa: E402
 from tinylut.model import read_model  # noqa: E402
 from tinylut.train.data import build_pairs, imresize_down, sample_batch  # noqa: E402
 from tinylut.train.nets import TinyLUTS  # noqa: E402
-from tinylut.train.trainer import lr_at, main, parse_args  # noqa: E402
+from tinylut.train.trainer import lr_at, main, parse_args, revive_collapsed_scales  # noqa: E402
 
 
 def smooth_image(rng, h, w, channels):
@@ -152,3 +152,30 @@ def test_denoise_needs_sigma(folders, tmp_path):
     with pytest.raises(SystemExit, match="sigma"):
         main(["--task", "denoise", "--data", str(folders / "train"), "--out", str(tmp_path),
               "--steps", "1", "--no-progress"])
+
+
+def test_revive_sets_only_collapsed_scales():
+    torch.manual_seed(0)
+    net = TinyLUTS()
+    msb, lsb = net.branches[0], net.branches[1]
+    with torch.no_grad():
+        lsb.rq1.scale.fill_(0.1)           # 0..3 all round to 0: collapsed
+        lsb.rq2.scale[:8] = 0.2            # 3 * 0.2 rounds to 1: alive
+        lsb.rq2.scale[8:] = -0.01
+        msb.rq1.scale[0] = 0.01            # 32 * 0.01 rounds to 0: collapsed
+    before = msb.rq2.scale.clone()
+    assert revive_collapsed_scales(net, 0.7) == 16 + 8 + 1
+    assert torch.all(lsb.rq1.scale == 0.7) and torch.all(lsb.rq2.scale[8:] == 0.7)
+    assert torch.allclose(lsb.rq2.scale[:8], torch.tensor(0.2))
+    assert msb.rq1.scale[0].item() == pytest.approx(0.7) and torch.equal(msb.rq2.scale, before)
+
+
+def test_resume_may_change_the_schedule(folders, tmp_path):
+    run(folders, tmp_path / "r", "--stop-at", "2")
+    run(folders, tmp_path / "r", "--resume", "--steps", "8", "--lr", "1e-3", "--lr-min", "1e-5",
+        "--revive-scales", "0.8")
+    state = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    assert state["step"] == 8
+    assert state["args"]["lr"] == 1e-3 and state["args"]["lr_min"] == 1e-5
+    log = (tmp_path / "r" / "train.log").read_text()
+    assert "collapsed DDM scales set to 0.8" in log

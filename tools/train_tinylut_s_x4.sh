@@ -7,7 +7,8 @@
 # The run folder (runs/, git-ignored) holds last.pt and train.log; every checkpoint is also
 # copied to train_state/tinylut-s-x4/last.pt, which is committed so a fresh machine resumes it:
 # copy it to $RUN/last.pt and run this script again. The schedule (cosine 5e-3 -> 5e-4 over
-# 60k steps), data, seed and batch come from the checkpoint on resume.
+# 60k steps), data, seed and batch come from the checkpoint on resume. Environment: THREADS,
+# STEPS (reschedules on resume), EXTRA (more trainer options, e.g. "--lr 2e-3" for a warm restart).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${TINYLUT_SHARED:-$(cd .. && pwd)/shared}
@@ -26,9 +27,9 @@ fi
 if [[ -f "$RUN/last.pt" ]]; then
     set -- --resume
 else
-    set -- --arch tinylut-s --task sr --scale 4 --steps 60000 --seed 0 --scale-l2 5e-5 \
+    set -- --arch tinylut-s --task sr --scale 4 --steps 60000 --seed 0 \
         --data "$SHARED/data/train/T91" "$SHARED/data/train/BSD200" "$SHARED/data/train/BSD400"
 fi
 PYTHONPATH=$PWD nohup python -m tinylut.train --out "$RUN" --threads "$THREADS" ${STEPS:+--steps "$STEPS"} \
-    --export "$KEEP" --no-progress "$@" >> "$RUN.out" 2>&1 &
+    --export "$KEEP" --no-progress "$@" ${EXTRA:-} >> "$RUN.out" 2>&1 &
 echo "training in the background: pid $!, log $RUN/train.log"

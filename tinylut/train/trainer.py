@@ -5,8 +5,8 @@
   gray image, mod-cropped and degraded once (MATLAB bicubic) into an in-memory HR/LR set;
   denoise: the images as gray, Gaussian noise of ``--sigma`` added on the fly; batches of random
   patches with random rot90 and flips, drawn from a seeded numpy generator;
-* loss: MSE (0..1 units) of the integer output (sum of the four rotations) plus an L2 penalty
-  on the DDM scales; Adam, cosine decay of the learning rate from ``--lr`` to ``--lr-min`` over
+* loss: MSE (0..1 units) of the integer output (sum of the four rotations), optionally plus an
+  L2 penalty on the DDM scales (``--scale-l2``); Adam, cosine decay of the learning rate from ``--lr`` to ``--lr-min`` over
   ``--steps``; after every step the DDM scales are capped so that the baked tables fit
   ``--table-budget`` (tinylut/train/budget.py; default: the architecture's);
 * validation: sr: mean Y-PSNR (shave = scale) on ``--val`` (Set5); denoise: mean PSNR on
@@ -33,6 +33,7 @@ import torch
 
 from .bake import bake
 from .budget import fit_budget
+from .layers import Requant
 from .nets import ARCHS, build_net
 from .tasks import TASKS
 from ..model import write_model
@@ -40,7 +41,11 @@ from ..names import model_name
 
 
 DEFAULT_STEPS = 40000
-DEFAULT_SCALE_L2 = 5e-5
+# The paper's L2 pull on the DDM scales is off by default: under Adam its steady gradient
+# outweighed the LSB branch's weak one and collapsed every LSB scale to 0 (the branch then
+# adds a constant), in both the x4 and the sigma-25 runs; the table budget is kept by
+# fit_budget instead.
+DEFAULT_SCALE_L2 = 0.0
 DEFAULT_EMA = 0.999
 
 
@@ -70,11 +75,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="stop at this step (default: --steps); the schedule still spans --steps")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--patch", type=int, default=32, help="LR patch size")
-    p.add_argument("--lr", type=float, default=5e-3)
-    p.add_argument("--lr-min", type=float, default=5e-4)
+    p.add_argument("--lr", type=float, default=None,
+                   help="peak learning rate (default 5e-3; on --resume: the run's unless given, "
+                        "e.g. a lower peak for a warm restart with a longer --steps)")
+    p.add_argument("--lr-min", type=float, default=None,
+                   help="final learning rate (default 5e-4; on --resume: the run's unless given)")
     p.add_argument("--scale-l2", type=float, default=None,
                    help="weight of the L2 penalty on the DDM scales, times mean(a^2) "
-                        "(default 5e-5; on --resume: the run's value unless given)")
+                        "(default 0; on --resume: the run's value unless given)")
+    p.add_argument("--revive-scales", type=float, default=None, metavar="A",
+                   help="after loading (--resume or --init): set every DDM scale that maps its "
+                        "whole input range to a single value (a collapsed channel, whose table "
+                        "is one row and passes nothing on) to A")
     p.add_argument("--ema", type=float, default=None,
                    help="decay of an exponential moving average of the weights, validated and "
                         "saved beside them (default 0.999; 0: none; on --resume: the run's)")
@@ -108,6 +120,22 @@ def keep_freed_memory() -> None:
         libc.mallopt(-1, 1 << 31)        # M_TRIM_THRESHOLD
     except (OSError, AttributeError):    # not glibc: nothing to tune
         pass
+
+
+@torch.no_grad()
+def revive_collapsed_scales(net, value: float) -> int:
+    """Set to ``value`` every DDM scale under which all of lo..hi round to one value, and
+    return how many. Such a channel passes a constant on: its gradient only reaches the
+    scale through the straight-through estimate, and an L2 pull on the scales can keep a
+    whole branch collapsed."""
+    count = 0
+    for m in net.modules():
+        if isinstance(m, Requant):
+            reach = max(abs(m.lo), abs(m.hi))
+            dead = torch.round(m.scale.abs() * reach) == 0
+            m.scale[dead] = value
+            count += int(dead.sum())
+    return count
 
 
 def lr_at(step: int, args) -> float:
@@ -177,9 +205,12 @@ def train(args) -> None:
         saved = state["args"]
         # the run's identity comes from the checkpoint; only the stop step may change
         for k in ("arch", "task", "scale", "sigma", "table_budget", "data", "batch", "patch",
-                  "lr", "lr_min", "seed"):
+                  "seed"):
             if k in saved:
                 setattr(args, k, saved[k])
+        for k in ("lr", "lr_min"):
+            if getattr(args, k) is None:
+                setattr(args, k, saved.get(k))
         if args.steps is None:
             args.steps = saved.get("steps")
         if args.scale_l2 is None:
@@ -188,6 +219,10 @@ def train(args) -> None:
             args.ema = saved.get("ema")
     if args.steps is None:
         args.steps = DEFAULT_STEPS
+    if args.lr is None:
+        args.lr = 5e-3
+    if args.lr_min is None:
+        args.lr_min = 5e-4
     if args.scale_l2 is None:
         args.scale_l2 = DEFAULT_SCALE_L2
     if args.ema is None:
@@ -218,7 +253,10 @@ def train(args) -> None:
     elif args.init:
         net.load_state_dict(load_checkpoint(args.init)["model"])
         log(f"weights initialised from {args.init}")
-    if state is None:
+    if args.revive_scales is not None:
+        revived = revive_collapsed_scales(net, args.revive_scales)
+        log(f"{revived} collapsed DDM scales set to {args.revive_scales}")
+    if state is None or args.revive_scales is not None:
         fit_budget(net, budget)
     ema = None
     if args.ema:
@@ -227,6 +265,9 @@ def train(args) -> None:
             ema.load_state_dict(state["ema"])
         elif state is not None:
             log(f"the checkpoint has no weight average: it starts from the step-{step} weights")
+        if args.revive_scales is not None:
+            revive_collapsed_scales(ema, args.revive_scales)
+            fit_budget(ema, budget)
         ema.requires_grad_(False)
     params, ema_params = list(net.parameters()), \
         (list(ema.parameters()) if ema is not None else [])
