@@ -20,7 +20,10 @@ it at test time: the network's tables looked up with torch indexing (every MLP e
 its integer grid, rows gathered per pixel, the rotation ensemble), here
 ``tinylut.train.TinyLUTS(...)(x)`` with the released weights from ``../shared``, one channel at a
 time (``--torch-runs`` runs, default 3: one run takes seconds). ``--torch-per-pixel`` times the
-float MLPs evaluated at every pixel instead (minutes). It needs the ``tinylut[train]`` extra; each
+float MLPs evaluated at every pixel instead (minutes). ``--torch-released`` times the authors'
+own test-time forward on their released tables, re-created op for op in
+``tools/torch_released.py`` (float tables, a Python loop over channels, one rotation after
+another), after checking that its output equals tinylut's on the same tables. It needs the ``tinylut[train]`` extra; each
 ratio is against tinylut's time with the same thread count.
 
     python tools/bench.py [--model M] [--runs 25] [--threads N] [--image PATH] [--torch] [--json]
@@ -187,6 +190,33 @@ def run_torch_bench(img: np.ndarray, runs: int, threads: int, per_pixel: bool) -
     return res
 
 
+def run_torch_released_bench(img: np.ndarray, runs: int, threads: int) -> dict:
+    """Median ms of the released test-time forward (tools/torch_released.py) on ``img``, after
+    checking that it makes tinylut's output on the same (released) tables, bit for bit."""
+    import torch
+
+    import tinylut
+    from tinylut.official import import_official
+    from torch_released import ReleasedTinyLUTS, released_restore
+    folder = shared_dir() / "data" / "official" / "tinylut_s_x4"
+    if not folder.is_dir():
+        raise SystemExit(f"bench --torch-released: no released tables at {folder}")
+    net = ReleasedTinyLUTS(folder)
+    expected = tinylut.Model(import_official(str(folder)), source="released tables")(img)
+    res = {}
+    for n in sorted({1, threads}):
+        torch.set_num_threads(n)
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            out = released_restore(net, img)
+            times.append((time.perf_counter() - t0) * 1e3)
+        if not np.array_equal(out, expected):
+            raise RuntimeError("the released-style torch forward differs from tinylut")
+        res[str(n)] = statistics.median(times)
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", "-m", help="model name or .tlut file (default: the shipped "
@@ -199,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time the per-pixel PyTorch forward (needs tinylut[train])")
     ap.add_argument("--torch-per-pixel", action="store_true",
                     help="with --torch: the MLPs at every pixel rather than table look-ups")
+    ap.add_argument("--torch-released", action="store_true",
+                    help="also time the authors' test-time forward re-created op for op "
+                         "(tools/torch_released.py; needs torch)")
     ap.add_argument("--torch-runs", type=int, default=3, help="timed torch runs (default 3)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
@@ -217,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
                                             args.torch_per_pixel)
         res["ratio"]["torch/tinylut"] = {c: res["ms"]["torch"][c] / res["ms"]["tinylut"][c]
                                          for c in res["ms"]["torch"]}
+    if args.torch_released:
+        res["ms"]["torch_released"] = run_torch_released_bench(img, args.torch_runs, args.threads)
+        res["ratio"]["torch_released/tinylut"] = {
+            c: res["ms"]["torch_released"][c] / res["ms"]["tinylut"][c]
+            for c in res["ms"]["torch_released"]}
     info = tinylut.info()
     res.update({"model": model.name, "table_bytes": model.spec.table_bytes,
                 "isa": info.get("isa"), "tinylut": info.get("version"),
@@ -244,11 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     if "torch" in res["ms"]:
         how = "per-pixel MLPs" if args.torch_per_pixel else "table forward"
         labels["torch"] = f"PyTorch {how} ({args.torch_runs} runs)"
+    if "torch_released" in res["ms"]:
+        labels["torch_released"] = f"PyTorch, released code ({args.torch_runs} runs)"
     for key, label in labels.items():
         print(f"{label:<{width}}" + "".join(f"{res['ms'][key][c]:>12.2f}" for c in cols))
     for key, label in (("tinylut/opencv", "tinylut / OpenCV"),
                        ("tinylut/pillow", "tinylut / Pillow"),
-                       ("torch/tinylut", "PyTorch / tinylut")):
+                       ("torch/tinylut", "PyTorch / tinylut"),
+                       ("torch_released/tinylut", "PyTorch released / tinylut")):
         if key not in res["ratio"]:
             continue
         print(f"{label:<{width}}" + "".join(f"{res['ratio'][key][c]:>11.2f}x" for c in cols))
