@@ -25,7 +25,7 @@ import numpy as np
 from . import engine
 from .model import ModelFormatError, ModelSpec, read_model
 from .names import ARCHS, DEFAULT_ARCH, TASKS, model_name
-from .noise import SIGMAS
+from .noise import SIGMAS, check_sigma
 
 __version__ = "0.1.0"
 __all__ = ["restore", "load_model", "resolve_model", "info", "Model", "ModelFormatError",
@@ -134,15 +134,6 @@ def load_model(model: Union[str, os.PathLike]) -> Model:
 _loaded: dict[str, Model] = {}
 
 
-def _check_sigma(sigma) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-        raise TypeError(f"sigma must be a number (the noise level on 0..255), "
-                        f"got {type(sigma).__name__}")
-    if not np.isfinite(sigma) or not 0 < sigma <= 255:
-        raise ValueError(f"sigma must be a noise level in (0, 255], got {sigma}")
-    return float(sigma)
-
-
 def _shipped_name(arch: str, task: str, sigma) -> str:
     if task == "sr":
         return DEFAULT_MODELS["sr"] if arch == DEFAULT_ARCH else model_name(arch, "sr")
@@ -172,7 +163,7 @@ def resolve_model(model=None, task: str | None = None, sigma=None) -> Model:
     if task is not None and task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
     if sigma is not None:
-        sigma = _check_sigma(sigma)
+        sigma = check_sigma(sigma, allow_zero=False)
     if model is None or (isinstance(model, str) and model in ARCHS):
         want = task or ("denoise" if sigma is not None else "sr")
         name = _shipped_name(model or DEFAULT_ARCH, want, sigma)

@@ -24,11 +24,15 @@ __all__ = ["SIGMAS", "eval_seed", "add_noise", "eval_noisy"]
 SIGMAS = (15, 25, 50)   # the noise levels of the papers and of the shipped denoisers
 
 
-def _check_sigma(sigma) -> float:
+def check_sigma(sigma, *, allow_zero: bool = True) -> float:
+    """A noise level on 0..255 as a float; 0 (no noise) only where it means something."""
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-        raise TypeError(f"sigma must be a number, got {type(sigma).__name__}")
-    if not np.isfinite(sigma) or not 0 <= sigma <= 255:
-        raise ValueError(f"sigma must be in 0..255, got {sigma}")
+        raise TypeError(f"sigma must be a number (the noise level on 0..255), "
+                        f"got {type(sigma).__name__}")
+    low_ok = sigma >= 0 if allow_zero else sigma > 0
+    if not np.isfinite(sigma) or not low_ok or sigma > 255:
+        span = "[0, 255]" if allow_zero else "(0, 255]"
+        raise ValueError(f"sigma must be a noise level in {span}, got {sigma}")
     return float(sigma)
 
 
@@ -45,7 +49,7 @@ def add_noise(clean: np.ndarray, sigma: float, rng: np.random.Generator) -> np.n
     clean = np.asarray(clean)
     if clean.dtype != np.uint8:
         raise TypeError(f"expected a uint8 image, got dtype {clean.dtype}")
-    s = _check_sigma(sigma)
+    s = check_sigma(sigma)
     noise = rng.standard_normal(clean.shape)
     return np.clip(np.round(clean + s * noise), 0, 255).astype(np.uint8)
 
