@@ -134,6 +134,19 @@ def test_dw_weight_gradient_equals_table_route(wrange):
         torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("n", [4, 64, 256])
+def test_segment_sum_rows_on_training_sized_columns(n):
+    """Columns of >= 32768 pixels take torch's radix sort (the training batches do)."""
+    g = torch.Generator().manual_seed(n)
+    p, c = 40000, 3
+    idx = (torch.randint(0, n, (p, c), generator=g) + torch.arange(c) * n).to(torch.int32)
+    go = torch.randn(p, 5, generator=g)
+    want = torch.zeros(c * n, 5, dtype=torch.float64).index_add_(
+        0, idx.reshape(-1).long(), go.double().repeat_interleave(c, 0))
+    torch.testing.assert_close(segment_sum_rows(idx, go, c * n).double(), want,
+                               rtol=1e-5, atol=1e-4)
+
+
 @pytest.mark.parametrize("outputs", [1, 3])
 def test_row_sums_and_gathered_dot_for_any_output_width(outputs):
     """The one-output shortcuts (bincount, plain gather) equal the dense formulas too."""
