@@ -131,18 +131,17 @@ class RoundAddClamp(torch.autograd.Function):
         y = torch.clamp(r, lo, hi)
         m_add = torch.eq(y, r, out=r)
         ctx.save_for_backward(m_add if m_x is None else m_x.mul_(m_add), m_add)
-        ctx.div, ctx.has_add = div, add is not None
+        ctx.div, ctx.has_add, ctx.one_mask = div, add is not None, m_x is None
         return y
 
     @staticmethod
     def backward(ctx, grad):
         m_x, m_add = ctx.saved_tensors
-        grad_x = grad * m_x
-        if ctx.div != 1:
-            grad_x.div_(ctx.div)
+        gm = grad * m_x
         grad_add = None
         if ctx.has_add and ctx.needs_input_grad[1]:
-            grad_add = grad * m_add
+            grad_add = gm if ctx.one_mask else grad * m_add
+        grad_x = gm / ctx.div if ctx.div != 1 else gm
         return grad_x, grad_add, None, None, None, None, None
 
 
