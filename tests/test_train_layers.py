@@ -5,7 +5,8 @@ import pytest
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)   # small tensors: threads only add overhead on a busy machine
 
-from tinylut.train.layers import (LUTGather, RoundSTE, gathered_dot, reflect_index,  # noqa: E402
+from tinylut.train.layers import (LUTGather, RequantFn, RoundSTE, gathered_dot,  # noqa: E402
+                                  reflect_index, round_add_clamp, round_ste,
                                   segment_sum_rows, window_taps)
 from tinylut.train.nets import TinyLUTS  # noqa: E402
 
@@ -134,6 +135,19 @@ def test_dw_weight_gradient_equals_table_route(wrange):
         torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("n", [4, 64, 256])
+def test_segment_sum_rows_on_training_sized_columns(n):
+    """Columns of >= 32768 pixels take torch's radix sort (the training batches do)."""
+    g = torch.Generator().manual_seed(n)
+    p, c = 40000, 3
+    idx = (torch.randint(0, n, (p, c), generator=g) + torch.arange(c) * n).to(torch.int32)
+    go = torch.randn(p, 5, generator=g)
+    want = torch.zeros(c * n, 5, dtype=torch.float64).index_add_(
+        0, idx.reshape(-1).long(), go.double().repeat_interleave(c, 0))
+    torch.testing.assert_close(segment_sum_rows(idx, go, c * n).double(), want,
+                               rtol=1e-5, atol=1e-4)
+
+
 @pytest.mark.parametrize("outputs", [1, 3])
 def test_row_sums_and_gathered_dot_for_any_output_width(outputs):
     """The one-output shortcuts (bincount, plain gather) equal the dense formulas too."""
@@ -147,3 +161,31 @@ def test_row_sums_and_gathered_dot_for_any_output_width(outputs):
     want_g = (deriv[idx.long()] * go.unsqueeze(1)).sum(-1)
     torch.testing.assert_close(segment_sum_rows(idx, go, c * n), want_t, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(gathered_dot(idx, deriv, go), want_g, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("div, inner, with_add", [(9, None, True), (16, None, True),
+                                                  (16, (-128, 127), True), (16, (-128, 127), False),
+                                                  (1, None, True)])
+def test_round_add_clamp_and_requant_equal_autograd_of_plain_ops(div, inner, with_add):
+    """The fused nodes (float masks) give the values and gradients of round_ste + clamp."""
+    g = torch.Generator().manual_seed(div)
+    x = (torch.randint(-3000, 3000, (400, 16), generator=g) / 7).requires_grad_(True)
+    add = torch.randint(-40, 40, (400, 16), generator=g).float().requires_grad_(True)
+    go = torch.randn(400, 16, generator=g)
+    a = add if with_add else None
+    got = round_add_clamp(x, a, -32, 31, div, inner)
+    r = round_ste(x / div)
+    if inner is not None:
+        r = torch.clamp(r, *inner)
+    want = torch.clamp(r + add if with_add else r, -32, 31)
+    assert torch.equal(got, want)
+    ins = (x, add) if with_add else (x,)
+    for gg, gw in zip(torch.autograd.grad(got, ins, go), torch.autograd.grad(want, ins, go)):
+        torch.testing.assert_close(gg, gw, rtol=1e-6, atol=0)
+    scale = (torch.rand(16, generator=g) * 3 - 1.5).requires_grad_(True)
+    got = RequantFn.apply(add, scale, -32, 31)
+    want = torch.clamp(round_ste(add * scale), -32, 31)
+    assert torch.equal(got, want)
+    for gg, gw in zip(torch.autograd.grad(got, (add, scale), go),
+                      torch.autograd.grad(want, (add, scale), go)):
+        torch.testing.assert_close(gg, gw, rtol=1e-5, atol=1e-5)

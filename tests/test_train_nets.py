@@ -21,7 +21,7 @@ from tinylut.model import from_bytes, to_bytes  # noqa: E402
 from tinylut.train.bake import bake  # noqa: E402
 from tinylut.train.budget import fit_budget, table_bytes  # noqa: E402
 from tinylut.train.dwfeat import FeatureDW, window_index  # noqa: E402
-from tinylut.train.nets import ARCHS, build_net  # noqa: E402
+from tinylut.train.nets import ARCHS, MergeRotations, build_net, merge_index  # noqa: E402
 from test_train_layers import check_grid_equals_per_pixel, randomize  # noqa: E402
 from test_train_parity import engine_or_none, parity_images  # noqa: E402
 
@@ -155,3 +155,28 @@ def test_fresh_f_blocks_are_the_identity():
     f = torch.randint(-32, 32, (60, 16)).float()
     for blk in net.branches[0].blocks:
         assert torch.equal(blk(f, geom, per_pixel=False), f)
+
+
+@pytest.mark.parametrize("scale, rots", [(4, (0, 1, 2, 3)), (1, (0, 1, 2, 3)), (2, (0, 2)),
+                                         (3, (0,))])
+def test_merge_rotations_equals_autograd_of_shuffle_and_rotations(scale, rots):
+    """One gather (and its inverse) = pixel shuffle, rotate back, clamp each rotation, sum,
+    clamp, through autograd (DESIGN.md section 1, steps 8-9)."""
+    g = torch.Generator().manual_seed(scale)
+    b, h, w = 2, 5, 3
+    geom = tuple(tuple(torch.rot90(torch.zeros(b, h, w), r, (1, 2)).shape) for r in rots)
+    p = sum(n * hh * ww for n, hh, ww in geom)
+    y = torch.randint(-128, 128, (p, scale * scale), generator=g).float().requires_grad_(True)
+    go = torch.randn(b, h * scale, w * scale, generator=g)
+    got = MergeRotations.apply(y, *merge_index(geom, rots, scale), (b, h * scale, w * scale))
+    acc, start = 0, 0
+    for r, (n, hh, ww) in zip(rots, geom):
+        yr = y[start:start + n * hh * ww].reshape(n, hh, ww, scale, scale)
+        yr = yr.permute(0, 1, 3, 2, 4).reshape(n, hh * scale, ww * scale)
+        acc = acc + torch.clamp(torch.rot90(yr, -r, (1, 2)), -128, 127)
+        start += n * hh * ww
+    want = torch.clamp(acc, -128, 127)
+    assert torch.equal(got, want)
+    assert len(rots) == 1 or bool((acc.abs() > 128).any())      # the final clamp cuts somewhere
+    torch.testing.assert_close(torch.autograd.grad(got, y, go)[0],
+                               torch.autograd.grad(want, y, go)[0], rtol=0, atol=0)

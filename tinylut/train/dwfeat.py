@@ -57,29 +57,43 @@ def _chunks(geom: Geometry):
         start += n * h * w
 
 
+def _pad(x: torch.Tensor, ri: torch.Tensor, ci: torch.Tensor) -> torch.Tensor:
+    """(n, h, w, C) -> (n, h+2, w+2, C) reflect-padded on top and left (``_chunks``' indices):
+    slice copies, the two padding rows and columns gathered from the copy."""
+    n, h, w, c = x.shape
+    pad = x.new_empty(n, h + 2, w + 2, c)
+    pad[:, 2:, 2:] = x
+    pad[:, :2, 2:] = x[:, ri[:2]]
+    pad[:, :, :2] = pad[:, :, ci[:2] + 2]
+    return pad
+
+
 class FeatureDWLookup(torch.autograd.Function):
     """``acc[p, c] = sum_k rne(clamp(w[k, c] * g[window k of p, c]))`` (P, C).
 
     Computed tap by tap on a reflect-padded (n, h+2, w+2, C) copy of each chunk: tap k is a
-    shifted view, so no (P, 9, C) tensor is ever built. The clamp is skipped when no product
-    can reach it (|w| * max|g| < 127.5), which is the usual case."""
+    shifted view, so no (P, 9, C) tensor is ever built; every product goes to one reused
+    buffer. The clamp is skipped when no product can reach it (|w| * max|g| < 127.5), which is
+    the usual case."""
 
     @staticmethod
     def forward(ctx, g, weight, geom, vmax):
         ctx.save_for_backward(g, weight)
         ctx.geom, ctx.clamps = geom, float(weight.abs().max()) * vmax >= 127.5
         acc = torch.empty_like(g)
+        c = g.shape[1]
         for start, n, h, w, ri, ci in _chunks(geom):
-            c = g.shape[1]
-            pad = g[start:start + n * h * w].view(n, h, w, c)[:, ri][:, :, ci]
+            pad = _pad(g[start:start + n * h * w].view(n, h, w, c), ri, ci)
             out = acc[start:start + n * h * w].view(n, h, w, c)
-            out.zero_()
+            tmp = torch.empty_like(out)
             for k in range(DW_TAPS):
                 i, j = divmod(k, 3)
-                prod = pad[:, i:i + h, j:j + w] * weight[k]
+                prod = torch.mul(pad[:, i:i + h, j:j + w], weight[k], out=tmp if k else out)
                 if ctx.clamps:
                     prod.clamp_(-128, 127)
-                out += prod.round_()
+                prod.round_()
+                if k:
+                    out += prod
         return acc
 
     @staticmethod
@@ -89,24 +103,33 @@ class FeatureDWLookup(torch.autograd.Function):
         c = g.shape[1]
         grad_w = torch.zeros_like(weight)
         grad_g = torch.empty_like(g)
+        kernel = weight.t().reshape(c, 1, 3, 3)          # tap k = 3i + j at (i, j)
         for start, n, h, w, ri, ci in _chunks(ctx.geom):
             sl = slice(start, start + n * h * w)
-            pad = g[sl].view(n, h, w, c)[:, ri][:, :, ci]
+            pad = _pad(g[sl].view(n, h, w, c), ri, ci)
             go = grad[sl].view(n, h, w, c)
-            gpad = torch.zeros_like(pad)
-            for k in range(DW_TAPS):
-                i, j = divmod(k, 3)
-                t = pad[:, i:i + h, j:j + w]
-                gk = go
-                if ctx.clamps:
+            if ctx.clamps:     # every tap its own clamp mask (float 0/1: cheaper than bools)
+                gpad = torch.zeros_like(pad)
+                tmp = torch.empty_like(go)
+                for k in range(DW_TAPS):
+                    i, j = divmod(k, 3)
+                    t = pad[:, i:i + h, j:j + w]
                     prod = t * weight[k]
-                    gk = torch.where((prod >= -128) & (prod <= 127), go, go.new_zeros(()))
-                grad_w[k] += (gk * t).sum((0, 1, 2))
-                gpad[:, i:i + h, j:j + w] += gk * weight[k]
-            # fold the padding back onto the pixels it was copied from
-            cols = torch.zeros(n, h + 2, w, c, dtype=g.dtype).index_add_(2, ci, gpad)
-            grad_g[sl] = torch.zeros(n, h, w, c, dtype=g.dtype).index_add_(1, ri, cols) \
-                .view(-1, c)
+                    gk = go * torch.eq(prod, prod.clamp(-128, 127), out=prod)
+                    grad_w[k] += torch.mul(gk, t, out=tmp).view(-1, c).sum(0)
+                    gpad[:, i:i + h, j:j + w].addcmul_(gk, weight[k])
+            else:
+                # straight-through rounding, no clamp: the backward of a depthwise 3x3
+                # convolution of the padded copy (channels-last views; ~3x the tap loop)
+                gpad, gw, _ = torch.ops.aten.convolution_backward(
+                    go.permute(0, 3, 1, 2), pad.permute(0, 3, 1, 2), kernel, None, [1, 1],
+                    [0, 0], [1, 1], False, [0, 0], c, [True, True, False])
+                gpad = gpad.permute(0, 2, 3, 1)
+                grad_w += gw.view(c, DW_TAPS).t()
+            # fold the padding back onto the pixels it was copied from: columns, then rows
+            gpad[:, :, 2:].index_add_(2, ci[:2], gpad[:, :, :2].clone())
+            grad_g[sl].view(n, h, w, c).copy_(gpad[:, 2:, 2:]) \
+                .index_add_(1, ri[:2], gpad[:, :2, 2:])
         return grad_g, grad_w, None, None
 
 
