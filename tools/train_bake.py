@@ -50,6 +50,9 @@ def main() -> None:
                     help="default: Set5 Set14 B100 (sr), Set12 BSD68 (denoise)")
     ap.add_argument("--name", default=None, help="model name (default: from the run)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--note", default=None,
+                    help="how the run got here, kept in the file's meta as 'history' (the "
+                         "checkpoint only knows its last schedule, e.g. not earlier resumes)")
     ap.add_argument("--weights", choices=["ema", "last"], default="ema",
                     help="the weight average (when the checkpoint has one) or the last step's")
     a = ap.parse_args()
@@ -73,6 +76,8 @@ def main() -> None:
             "init": f"weights of {args['init']}" if args.get("init") else
                     "from scratch (kaiming MLPs, unit DW taps, scales 0.8; F blocks: identity)",
             "weights": f"moving average (decay {args.get('ema')})" if use_ema else "last step"}
+    if a.note:
+        meta["history"] = a.note
     if task == "denoise":
         sigma = float(args["sigma"])
         meta["sigma"] = int(sigma) if sigma.is_integer() else sigma

@@ -15,7 +15,8 @@
 # schedule, data, seed, batch, sigma and table budget come from the checkpoint.
 # Environment: THREADS (torch threads, default 1), STEPS (length of the cosine schedule; on
 # resume only if set), RUN (run folder), INIT (start from this checkpoint's weights, e.g. the
-# sigma-25 run for sigma 15/50), EXTRA (more trainer options).
+# sigma-25 run for sigma 15/50), EXTRA (more trainer options), NOTE (bake: the run's history for
+# the file's meta).
 # TinyLUT-F validates every 2000 steps: the C engine runs its 16->16 DW stages on the generic
 # path, so Set12/Set5 through the baked file takes minutes rather than seconds.
 set -euo pipefail
@@ -44,7 +45,7 @@ case "$MODEL" in
 esac
 
 if [[ "${2:-}" == bake ]]; then
-    exec python tools/train_bake.py "$KEEP" "tinylut/models/$MODEL.tlut" --name "$MODEL"
+    exec python tools/train_bake.py "$KEEP" "tinylut/models/$MODEL.tlut" --name "$MODEL" ${NOTE:+--note "$NOTE"}
 fi
 
 mkdir -p "$RUN" "$(dirname "$KEEP")"

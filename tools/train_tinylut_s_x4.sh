@@ -8,7 +8,8 @@
 # copied to train_state/tinylut-s-x4/last.pt, which is committed so a fresh machine resumes it:
 # copy it to $RUN/last.pt and run this script again. The schedule (cosine 5e-3 -> 5e-4 over
 # 60k steps), data, seed and batch come from the checkpoint on resume. Environment: THREADS,
-# STEPS (reschedules on resume), EXTRA (more trainer options, e.g. "--lr 2e-3" for a warm restart).
+# STEPS (reschedules on resume), EXTRA (more trainer options, e.g. "--lr 2e-3" for a warm restart),
+# NOTE (bake: the run's history for the file's meta).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${TINYLUT_SHARED:-$(cd .. && pwd)/shared}
@@ -17,7 +18,7 @@ KEEP=train_state/tinylut-s-x4/last.pt
 THREADS=${THREADS:-1}
 
 if [[ "${1:-}" == bake ]]; then
-    exec python tools/train_bake.py "$KEEP" tinylut/models/tinylut-s-x4.tlut
+    exec python tools/train_bake.py "$KEEP" tinylut/models/tinylut-s-x4.tlut ${NOTE:+--note "$NOTE"}
 fi
 
 mkdir -p "$RUN"
