@@ -19,7 +19,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["SIGMAS", "eval_seed", "add_noise", "eval_noisy"]
+__all__ = ["SIGMAS", "check_sigma", "eval_seed", "add_noise", "eval_noisy"]
 
 SIGMAS = (15, 25, 50)   # the noise levels of the papers and of the shipped denoisers
 

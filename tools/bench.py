@@ -15,18 +15,18 @@ The input is a natural image: the centre 320x180 crop of the first landscape B10
 (say so in any figure you quote). Speed targets are checked with this script, never with
 timed unit tests.
 
-With ``--torch`` it also times the PyTorch forward of TinyLUT-S the way the released code runs
-it at test time: the network's tables looked up with torch indexing (every MLP evaluated once on
-its integer grid, rows gathered per pixel, the rotation ensemble), here
-``tinylut.train.TinyLUTS(...)(x)`` with the released weights from ``../shared``, one channel at a
-time (``--torch-runs`` runs, default 3: one run takes seconds). ``--torch-per-pixel`` times the
-float MLPs evaluated at every pixel instead (minutes). ``--torch-released`` times the authors'
-own test-time forward on their released tables, re-created op for op in
-``tools/torch_released.py`` (float tables, a Python loop over channels, one rotation after
-another), after checking that its output equals tinylut's on the same tables. It needs the ``tinylut[train]`` extra; each
-ratio is against tinylut's time with the same thread count.
+With ``--torch-released`` it also times the authors' own test-time forward on their released
+tables, re-created op for op in ``tools/torch_released.py`` (float tables, a Python loop over
+channels, one rotation after another), after checking that its output equals tinylut's on the
+same tables: the PyTorch baseline of the speed target. ``--torch`` times our trainer's forward
+of the released network instead (``tinylut.train.TinyLUTS(...)(x)``: every MLP evaluated once on
+its integer grid, rows gathered per pixel, one channel at a time), ``--torch-per-pixel`` with
+the float MLPs at every pixel (minutes). Both need torch (``tinylut[train]``); ``--torch-runs``
+runs each (default 3: one run takes seconds); each ratio is against tinylut's time with the
+same thread count.
 
-    python tools/bench.py [--model M] [--runs 25] [--threads N] [--image PATH] [--torch] [--json]
+    python tools/bench.py [--model M] [--runs 25] [--threads N] [--image PATH]
+                          [--torch-released] [--torch [--torch-per-pixel]] [--json]
 """
 from __future__ import annotations
 
@@ -164,8 +164,25 @@ def run_bench(model, img: np.ndarray, runs: int, threads: int) -> dict:
     return res
 
 
+def median_torch_ms(forward, runs: int, threads: int) -> tuple[dict, object]:
+    """Median ms of ``forward()`` with 1 and ``threads`` torch threads, and its last output."""
+    import torch
+
+    res = {}
+    for n in sorted({1, threads}):
+        torch.set_num_threads(n)
+        times = []
+        with torch.no_grad():
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                out = forward()
+                times.append((time.perf_counter() - t0) * 1e3)
+        res[str(n)] = statistics.median(times)
+    return res, out
+
+
 def run_torch_bench(img: np.ndarray, runs: int, threads: int, per_pixel: bool) -> dict:
-    """Median ms of the PyTorch forward of TinyLUT-S (released weights) on ``img``."""
+    """Median ms of our trainer's PyTorch forward of TinyLUT-S (released weights) on ``img``."""
     import torch
 
     from tinylut.train.nets import TinyLUTS, load_official_state
@@ -175,26 +192,16 @@ def run_torch_bench(img: np.ndarray, runs: int, threads: int, per_pixel: bool) -
     net = load_official_state(TinyLUTS(scale=SCALE), dict(np.load(state_file))).eval()
     planes = [torch.from_numpy(np.ascontiguousarray(img[..., c]).astype(np.int64) - 128)[None]
               for c in range(img.shape[2])]
-    res = {}
-    for n in sorted({1, threads}):
-        torch.set_num_threads(n)
-        times = []
-        with torch.no_grad():
-            for _ in range(runs):
-                t0 = time.perf_counter()
-                out = [net(x, per_pixel=per_pixel) for x in planes]
-                times.append((time.perf_counter() - t0) * 1e3)
-        if tuple(out[0].shape[1:]) != (SIZE_IN[1] * SCALE, SIZE_IN[0] * SCALE):
-            raise RuntimeError(f"torch forward: output {tuple(out[0].shape)}")
-        res[str(n)] = statistics.median(times)
+    res, out = median_torch_ms(lambda: [net(x, per_pixel=per_pixel) for x in planes],
+                               runs, threads)
+    if tuple(out[0].shape[1:]) != (SIZE_IN[1] * SCALE, SIZE_IN[0] * SCALE):
+        raise RuntimeError(f"torch forward: output {tuple(out[0].shape)}")
     return res
 
 
 def run_torch_released_bench(img: np.ndarray, runs: int, threads: int) -> dict:
     """Median ms of the released test-time forward (tools/torch_released.py) on ``img``, after
     checking that it makes tinylut's output on the same (released) tables, bit for bit."""
-    import torch
-
     import tinylut
     from tinylut.official import import_official
     from torch_released import ReleasedTinyLUTS, released_restore
@@ -203,17 +210,9 @@ def run_torch_released_bench(img: np.ndarray, runs: int, threads: int) -> dict:
         raise SystemExit(f"bench --torch-released: no released tables at {folder}")
     net = ReleasedTinyLUTS(folder)
     expected = tinylut.Model(import_official(str(folder)), source="released tables")(img)
-    res = {}
-    for n in sorted({1, threads}):
-        torch.set_num_threads(n)
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            out = released_restore(net, img)
-            times.append((time.perf_counter() - t0) * 1e3)
-        if not np.array_equal(out, expected):
-            raise RuntimeError("the released-style torch forward differs from tinylut")
-        res[str(n)] = statistics.median(times)
+    res, out = median_torch_ms(lambda: released_restore(net, img), runs, threads)
+    if not np.array_equal(out, expected):
+        raise RuntimeError("the released-style torch forward differs from tinylut")
     return res
 
 
@@ -226,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"the 'all threads' count (default: {all_threads()})")
     ap.add_argument("--image", help="input image (cropped to 320x180 at its centre)")
     ap.add_argument("--torch", action="store_true",
-                    help="also time the per-pixel PyTorch forward (needs tinylut[train])")
+                    help="also time our trainer's PyTorch forward (needs tinylut[train])")
     ap.add_argument("--torch-per-pixel", action="store_true",
                     help="with --torch: the MLPs at every pixel rather than table look-ups")
     ap.add_argument("--torch-released", action="store_true",
@@ -248,13 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.torch:
         res["ms"]["torch"] = run_torch_bench(img, args.torch_runs, args.threads,
                                             args.torch_per_pixel)
-        res["ratio"]["torch/tinylut"] = {c: res["ms"]["torch"][c] / res["ms"]["tinylut"][c]
-                                         for c in res["ms"]["torch"]}
     if args.torch_released:
         res["ms"]["torch_released"] = run_torch_released_bench(img, args.torch_runs, args.threads)
-        res["ratio"]["torch_released/tinylut"] = {
-            c: res["ms"]["torch_released"][c] / res["ms"]["tinylut"][c]
-            for c in res["ms"]["torch_released"]}
+    for key in ("torch", "torch_released"):
+        if key in res["ms"]:
+            res["ratio"][f"{key}/tinylut"] = {c: res["ms"][key][c] / res["ms"]["tinylut"][c]
+                                              for c in res["ms"][key]}
     info = tinylut.info()
     res.update({"model": model.name, "table_bytes": model.spec.table_bytes,
                 "isa": info.get("isa"), "tinylut": info.get("version"),

@@ -8,7 +8,8 @@ file performs, and the gradients equal those of the per-pixel network (``per_pix
 the MLPs at every pixel for tests):
 
 * rows gathered by pixels give the table's gradient by summing the per-pixel output gradients
-  into the grid rows (``segment_sum_rows``: a per-column radix sort of the row numbers and one ``embedding_bag``);
+  into the grid rows (``segment_sum_rows``: a per-column radix sort of the row numbers and one
+  ``embedding_bag``);
 * the straight-through gradient with respect to a gathered input value uses the MLP's derivative,
   computed analytically on the same grid (``MLPBank.grid_with_derivative``) and dotted with the
   output gradient only at the gathered rows (``gathered_dot``: a sampled sparse product);

@@ -6,8 +6,8 @@
   denoise: the images as gray, Gaussian noise of ``--sigma`` added on the fly; batches of random
   patches with random rot90 and flips, drawn from a seeded numpy generator;
 * loss: MSE (0..1 units) of the integer output (sum of the four rotations), optionally plus an
-  L2 penalty on the DDM scales (``--scale-l2``); Adam, cosine decay of the learning rate from ``--lr`` to ``--lr-min`` over
-  ``--steps``; after every step the DDM scales are capped so that the baked tables fit
+  L2 penalty on the DDM scales (``--scale-l2``); Adam, cosine decay of the learning rate from
+  ``--lr`` to ``--lr-min`` over ``--steps``; after every step the DDM scales are capped so that the baked tables fit
   ``--table-budget`` (tinylut/train/budget.py; default: the architecture's);
 * validation: sr: mean Y-PSNR (shave = scale) on ``--val`` (Set5); denoise: mean PSNR on
   ``--val`` (Set12) with the fixed noise of ``tinylut eval``; always of the baked model file run
@@ -47,6 +47,9 @@ DEFAULT_STEPS = 40000
 # fit_budget instead.
 DEFAULT_SCALE_L2 = 0.0
 DEFAULT_EMA = 0.999
+# options that keep the run's value on --resume unless given again
+RESUME_DEFAULTS = {"steps": DEFAULT_STEPS, "lr": 5e-3, "lr_min": 5e-4,
+                   "scale_l2": DEFAULT_SCALE_L2, "ema": DEFAULT_EMA}
 
 
 def default_shared() -> Path:
@@ -203,30 +206,17 @@ def train(args) -> None:
             raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
         state = load_checkpoint(ckpt_path)
         saved = state["args"]
-        # the run's identity comes from the checkpoint; only the stop step may change
+        # the run's identity comes from the checkpoint; the schedule, the L2 pull and the
+        # weight average may change on resume (see RESUME_DEFAULTS)
         for k in ("arch", "task", "scale", "sigma", "table_budget", "data", "batch", "patch",
                   "seed"):
             if k in saved:
                 setattr(args, k, saved[k])
-        for k in ("lr", "lr_min"):
-            if getattr(args, k) is None:
-                setattr(args, k, saved.get(k))
-        if args.steps is None:
-            args.steps = saved.get("steps")
-        if args.scale_l2 is None:
-            args.scale_l2 = saved.get("scale_l2")
-        if args.ema is None:
-            args.ema = saved.get("ema")
-    if args.steps is None:
-        args.steps = DEFAULT_STEPS
-    if args.lr is None:
-        args.lr = 5e-3
-    if args.lr_min is None:
-        args.lr_min = 5e-4
-    if args.scale_l2 is None:
-        args.scale_l2 = DEFAULT_SCALE_L2
-    if args.ema is None:
-        args.ema = DEFAULT_EMA
+    for k, default in RESUME_DEFAULTS.items():   # given > the run's > the default
+        if getattr(args, k) is None and state is not None:
+            setattr(args, k, state["args"].get(k))
+        if getattr(args, k) is None:
+            setattr(args, k, default)
     if not args.data:
         raise SystemExit("--data is required")
     if args.scale is None:
@@ -253,10 +243,7 @@ def train(args) -> None:
     elif args.init:
         net.load_state_dict(load_checkpoint(args.init)["model"])
         log(f"weights initialised from {args.init}")
-    if args.revive_scales is not None:
-        revived = revive_collapsed_scales(net, args.revive_scales)
-        log(f"{revived} collapsed DDM scales set to {args.revive_scales}")
-    if state is None or args.revive_scales is not None:
+    if state is None:
         fit_budget(net, budget)
     ema = None
     if args.ema:
@@ -265,10 +252,14 @@ def train(args) -> None:
             ema.load_state_dict(state["ema"])
         elif state is not None:
             log(f"the checkpoint has no weight average: it starts from the step-{step} weights")
-        if args.revive_scales is not None:
-            revive_collapsed_scales(ema, args.revive_scales)
-            fit_budget(ema, budget)
         ema.requires_grad_(False)
+    if args.revive_scales is not None:   # the weight average too, or it bakes the collapse
+        for m in (net, ema):
+            if m is not None:
+                revived = revive_collapsed_scales(m, args.revive_scales)
+                fit_budget(m, budget)
+                if m is net:
+                    log(f"{revived} collapsed DDM scales set to {args.revive_scales}")
     params, ema_params = list(net.parameters()), \
         (list(ema.parameters()) if ema is not None else [])
     log("args " + json.dumps(vars(args)))
