@@ -6,8 +6,8 @@
 #
 # MODEL: tinylut-s-dn15 | tinylut-s-dn25 | tinylut-s-dn50    (TinyLUT-S gray denoisers, <= 22 KB)
 #        tinylut-f-dn15 | tinylut-f-dn25 | tinylut-f-dn50    (TinyLUT-F gray denoisers, <= 187 KB)
+#        tinylut-s-x4                                        (TinyLUT-S x4 SR, the default, <= 38 KB)
 #        tinylut-f-x4                                        (TinyLUT-F x4 SR, <= 171 KB)
-# (tinylut-s-x4 has its own script, tools/train_tinylut_s_x4.sh.)
 #
 # The run folder (runs/MODEL, git-ignored) holds last.pt and train.log; every checkpoint is also
 # copied to train_state/MODEL/last.pt, which is committed so a fresh machine resumes it: copy it
@@ -36,10 +36,11 @@ case "$MODEL" in
         VAL_EVERY=$([[ $ARCH == tinylut-s ]] && echo 500 || echo 2000)
         NEW=(--arch "$ARCH" --task denoise --sigma "$SIGMA"
              --data "$TRAIN/BSD400" "$TRAIN/BSD200" --val "$SHARED/data/denoise/Set12") ;;
-    tinylut-f-x4)
-        DEFAULT_STEPS=30000
-        VAL_EVERY=2000
-        NEW=(--arch tinylut-f --task sr --scale 4
+    tinylut-[sf]-x4)
+        ARCH=${MODEL%-x4}
+        DEFAULT_STEPS=$([[ $ARCH == tinylut-s ]] && echo 60000 || echo 30000)
+        VAL_EVERY=$([[ $ARCH == tinylut-s ]] && echo 500 || echo 2000)
+        NEW=(--arch "$ARCH" --task sr --scale 4
              --data "$TRAIN/T91" "$TRAIN/BSD200" "$TRAIN/BSD400" --val "$SHARED/data/sr/Set5") ;;
     *) echo "unknown model $MODEL (see the top of $0)" >&2; exit 2 ;;
 esac
