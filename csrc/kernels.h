@@ -14,6 +14,10 @@
  * Fetches: DW with 1 input channel: one per tap, or, when inputs take <= 4 values (LSB),
  * one per group of 3 taps (rows indexed by the 3 values together). PW: one per input
  * channel, or per group of 4 channels when inputs take <= 4 values.
+ * Tried and dropped: one row per pair of PW channels taking 64 values, indexed by the pair's
+ * requantised values (0.4-0.6 MB tables per stage of TinyLUT-S). Half the fetches, but the
+ * in-kernel requantisation costs about what they saved (-3% instructions) and the rows come
+ * from L2: the x4 restore ran 8% slower on the AMD EPYC VM (5% faster only with every row in L1).
  *
  * DW with cin == cout (row width 1, "per-channel" DW, the blocks of TinyLUT-F): output channel c
  * reads only its own channel, so there are no 16-lane rows to fetch; instead tab holds one int16
