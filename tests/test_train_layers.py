@@ -5,7 +5,8 @@ import pytest
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)   # small tensors: threads only add overhead on a busy machine
 
-from tinylut.train.layers import (LUTGather, RequantFn, RoundSTE, gathered_dot,  # noqa: E402
+from tinylut.train.layers import (LUTGather, PointLookup, RequantFn, RoundSTE,  # noqa: E402
+                                  gathered_dot,
                                   reflect_index, round_add_clamp, round_ste,
                                   segment_sum_rows, window_taps)
 from tinylut.train.nets import TinyLUTS  # noqa: E402
@@ -79,6 +80,37 @@ def test_lut_gather_backward_equals_dense_formulas():
     out.backward(go)
     torch.testing.assert_close(t.grad, want_table, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(g.grad, want_g, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("outputs, residual, inner",
+                         [(4, True, None), (4, True, (-128, 127)), (4, False, (-128, 127)),
+                          (1, False, (-128, 127)), (1, False, None)])
+def test_point_lookup_equals_gather_then_round_add_clamp(outputs, residual, inner):
+    """The fused stage (table and derivative pre-divided by 16) gives the values and the
+    gradients of LUTGather followed by round_add_clamp with divisor 16."""
+    rng = torch.Generator().manual_seed(2)
+    p, c, n, lo, hi = 400, outputs if residual else 5, 8, -4, 3
+    gv = torch.randint(lo, hi + 1, (p, c), generator=rng).float()
+    idx = (gv - lo + torch.arange(c) * n).to(torch.int32)
+    table = torch.randint(-128, 128, (c * n, outputs), generator=rng).float()
+    deriv = torch.randn(c * n, outputs, generator=rng)
+    go = torch.randn(p, outputs, generator=rng)
+    results = []
+    for fused in (False, True):
+        g = gv.clone().requires_grad_(True)
+        t = table.clone().requires_grad_(True)
+        if fused:
+            y = PointLookup.apply(g, t / 16, deriv / 16, idx, residual, inner, lo, hi)
+        else:
+            s = LUTGather.apply(g, t, deriv, idx)
+            y = round_add_clamp(s, g if residual else None, lo, hi, 16, inner)
+        y.backward(go)
+        results.append((y, t.grad, g.grad))
+    (y0, t0, g0), (y1, t1, g1) = results
+    assert torch.equal(y0, y1)
+    assert 0 < (y0 == lo).sum() and 0 < (y0 == hi).sum()       # the clamps were exercised
+    torch.testing.assert_close(t1, t0, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(g1, g0, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

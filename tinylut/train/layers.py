@@ -14,7 +14,9 @@ the MLPs at every pixel for tests):
   computed analytically on the same grid (``MLPBank.grid_with_derivative``) and dotted with the
   output gradient only at the gathered rows (``gathered_dot``: a sampled sparse product);
 * DW tables are linear in their weights, so DW weight gradients are one (9, P) x (P, C) product;
-* each round-add-clamp chain and each DDM requantisation is one autograd node with byte masks.
+* each round-add-clamp chain and each DDM requantisation is one autograd node with byte masks;
+  a PW/UP stage after its table (gather, round, clamp, residual) is one node too
+  (``PointLookup``).
 
 The test oracle ``PointTable.per_pixel`` evaluates every MLP at every pixel instead; outputs are
 identical and gradients agree to float rounding (tests/test_train_layers.py).
@@ -198,6 +200,46 @@ class LUTGather(torch.autograd.Function):
         if ctx.needs_input_grad[0] and deriv is not None:
             grad_g = gathered_dot(idx, deriv, grad_out)
         return grad_g, grad_table, None, None
+
+
+class PointLookup(torch.autograd.Function):
+    """A whole PW/UP stage after its table: ``y = clamp(clamp(rne(S), ilo, ihi) + g, lo, hi)``
+    with ``S = sum_c table[idx[p, c]]`` (``LUTGather`` then ``RoundAddClamp`` in one node).
+
+    The caller passes the table and its derivative already divided by the stage's divisor (16:
+    a power of two, so ``sum(t / 16) == sum(t) / 16`` exactly for int8 rows), so neither
+    direction spends a full-size pass on the division; the sum is rounded and clamped in its
+    own buffer, and the residual's gradient is added into the gathered one in place instead
+    of autograd summing two (P, C) tensors. ``residual``: add g (outputs = inputs);
+    ``inner``: (ilo, ihi) or None; the masks as in ``RoundAddClamp``."""
+
+    @staticmethod
+    def forward(ctx, g, table, deriv, idx, residual, inner, lo, hi):
+        s = F.embedding_bag(idx, table, mode="sum").round_()
+        m_x = None
+        if inner is not None:
+            r = torch.clamp(s, *inner)
+            m_x = torch.eq(r, s, out=s)
+            s = r
+        if residual:
+            s.add_(g)
+        y = torch.clamp(s, lo, hi)
+        m_add = torch.eq(y, s, out=s)
+        ctx.save_for_backward(idx, deriv, m_add if m_x is None else m_x.mul_(m_add), m_add)
+        ctx.rows, ctx.residual, ctx.one_mask = table.shape[0], residual, m_x is None
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, deriv, m_x, m_add = ctx.saved_tensors
+        gm = grad * m_x                   # d loss / d S (the divisor is in the table)
+        grad_table = segment_sum_rows(idx, gm, ctx.rows) if ctx.needs_input_grad[1] else None
+        grad_g = None
+        if ctx.needs_input_grad[0]:
+            grad_g = gathered_dot(idx, deriv, gm)
+            if ctx.residual:
+                grad_g.add_(gm if ctx.one_mask else grad * m_add)
+        return grad_g, grad_table, None, None, None, None, None, None
 
 
 def lut_gather(g: torch.Tensor | None, table: torch.Tensor, deriv: torch.Tensor | None,
@@ -395,8 +437,11 @@ class PointTable(nn.Module):
         c, n, o = t.shape
         # row numbers computed in float (exact small integers), converted once to int32
         idx = (g.detach() + self.row_offset).to(torch.int32)
-        s = lut_gather(g, t.reshape(c * n, o), d.reshape(c * n, o), idx)
-        return self._finish(s, g)
+        # / 16 folded into the (small) tables: exact, see PointLookup
+        return PointLookup.apply(g, t.reshape(c * n, o) * (1 / PW_DIVISOR),
+                                 d.reshape(c * n, o) * (1 / PW_DIVISOR), idx, self.residual,
+                                 (-128, 127) if self.clamp_sum else None,
+                                 self.out_lo, self.out_hi)
 
     def per_pixel(self, g: torch.Tensor) -> torch.Tensor:
         """The same stage with every MLP evaluated at every pixel (slow; a test oracle)."""
