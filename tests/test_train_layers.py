@@ -6,7 +6,7 @@ torch = pytest.importorskip("torch")
 torch.set_num_threads(1)   # small tensors: threads only add overhead on a busy machine
 
 from tinylut.train.layers import (LUTGather, PointLookup, RequantFn, RoundSTE,  # noqa: E402
-                                  gathered_dot,
+                                  columns_per_key, gathered_dot,
                                   reflect_index, round_add_clamp, round_ste,
                                   segment_sum_rows, window_taps)
 from tinylut.train.nets import TinyLUTS  # noqa: E402
@@ -167,17 +167,28 @@ def test_dw_weight_gradient_equals_table_route(wrange):
         torch.testing.assert_close(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("n", [4, 64, 256])
-def test_segment_sum_rows_on_training_sized_columns(n):
-    """Columns of >= 32768 pixels take torch's radix sort (the training batches do)."""
+@pytest.mark.parametrize("n, c, dtype", [(4, 3, torch.int32), (64, 3, torch.int32),
+                                          (256, 3, torch.int32), (4, 16, torch.int32),
+                                          (4, 9, torch.int64), (2, 16, torch.int32),
+                                          (16, 6, torch.int32), (6, 4, torch.int32)])
+def test_segment_sum_rows_on_training_sized_columns(n, c, dtype):
+    """Columns of >= 32768 pixels take torch's radix sort (the training batches do); small
+    segments share sort keys between columns (row numbers past 255 wrap in the uint8 keys)."""
     g = torch.Generator().manual_seed(n)
-    p, c = 40000, 3
-    idx = (torch.randint(0, n, (p, c), generator=g) + torch.arange(c) * n).to(torch.int32)
+    p = 40000
+    idx = (torch.randint(0, n, (p, c), generator=g) + torch.arange(c) * n).to(dtype)
     go = torch.randn(p, 5, generator=g)
     want = torch.zeros(c * n, 5, dtype=torch.float64).index_add_(
         0, idx.reshape(-1).long(), go.double().repeat_interleave(c, 0))
+    # float32 sums of ~10^4 values: the tolerance follows the largest sum
     torch.testing.assert_close(segment_sum_rows(idx, go, c * n).double(), want,
-                               rtol=1e-5, atol=1e-4)
+                               rtol=1e-5, atol=1e-5 * float(want.abs().max()))
+
+
+@pytest.mark.parametrize("n, c, k", [(4, 16, 4), (4, 9, 3), (4, 5, 1), (2, 16, 8), (16, 16, 2),
+                                     (64, 16, 1), (256, 3, 1), (6, 4, 1), (1, 3, 1)])
+def test_columns_per_key(n, c, k):
+    assert columns_per_key(n, c) == k
 
 
 @pytest.mark.parametrize("outputs", [1, 3])

@@ -63,13 +63,16 @@ def segment_sum_rows(idx: torch.Tensor, grad_out: torch.Tensor, rows: int) -> to
     sort in torch, one pass for uint8 keys, and a column's pixels stay in cache (one 1M-value
     sort of all columns' int16 keys was 3x slower); the sort's indices are the pixel numbers.
     Then one ``embedding_bag`` over them with a bag per table row. With one output (O = 1) a
-    weighted ``bincount`` does it in one pass instead."""
+    weighted ``bincount`` does it in one pass instead; small segments (the LSB branch's 4
+    rows) share sort keys between columns (``_segment_sum_shared_keys``)."""
     p, c = idx.shape
     if grad_out.shape[1] == 1:            # one output (the denoising UP): a weighted bincount
         w = grad_out.expand(p, c).reshape(-1)
         return torch.bincount(idx.reshape(-1), weights=w, minlength=rows) \
             .to(grad_out.dtype).view(-1, 1)
     n = rows // c
+    if columns_per_key(n, c) > 1:
+        return _segment_sum_shared_keys(idx, grad_out, n, columns_per_key(n, c))
     base = torch.arange(0, rows, n, dtype=idx.dtype)
     keys = torch.empty(c, p, dtype=torch.uint8).copy_(torch.sub(idx, base).t())
     pix = torch.empty(c, p, dtype=torch.int64)
@@ -80,6 +83,44 @@ def segment_sum_rows(idx: torch.Tensor, grad_out: torch.Tensor, rows: int) -> to
                                  .contiguous())
     offsets += torch.arange(0, c * p, p).view(-1, 1)
     return F.embedding_bag(pix.view(-1), grad_out, offsets.view(-1), mode="sum")
+
+
+def columns_per_key(n: int, c: int) -> int:
+    """How many of c columns with n local rows each share one uint8 sort key: their local rows
+    side by side in its bits (n a power of two; as many columns as fit and divide c)."""
+    if n < 2 or n & (n - 1) or n > 256:
+        return 1
+    k = 8 // (n.bit_length() - 1)
+    while c % k:
+        k -= 1
+    return k
+
+
+def _segment_sum_shared_keys(idx: torch.Tensor, grad_out: torch.Tensor, n: int, k: int
+                             ) -> torch.Tensor:
+    """``segment_sum_rows`` for n-row segments with k columns per uint8 key: a quarter of the
+    sorts and row gathers for n = 4 (k = 4; ~2.5x faster). The rows are summed per joint key
+    (n^k bins), then each column's rows are the bins summed over the other columns."""
+    p, c = idx.shape
+    bits = n.bit_length() - 1
+    # row numbers mod 256 (the cast wraps), and the local row: segments start at multiples of n
+    loc = torch.empty(c, p, dtype=torch.uint8).copy_(idx.t()).bitwise_and_(n - 1)
+    groups = c // k
+    loc = loc.view(groups, k, p)
+    keys = loc[:, 0].clone()
+    for i in range(1, k):                 # column i of a group in bits (k-1-i)*bits and up
+        keys.bitwise_left_shift_(bits).bitwise_or_(loc[:, i])
+    pix = torch.empty(groups, p, dtype=torch.int64)
+    for j in range(groups):
+        torch.sort(keys[j], out=(keys[j], pix[j]))
+    bins = n ** k
+    offsets = torch.searchsorted(keys, torch.arange(bins).to(torch.uint8).expand(groups, bins)
+                                 .contiguous())
+    offsets += torch.arange(0, groups * p, p).view(-1, 1)
+    joint = F.embedding_bag(pix.view(-1), grad_out, offsets.view(-1), mode="sum") \
+        .view(groups, *([n] * k), -1)
+    cols = [joint.sum(tuple(d + 1 for d in range(k) if d != i)) for i in range(k)]
+    return torch.stack(cols, 1).reshape(c * n, -1)
 
 
 _CROW: dict = {}
