@@ -59,6 +59,19 @@ def test_pairs_and_batches_are_seeded(folders):
     np.testing.assert_array_equal(a[1], b[1])
 
 
+def test_pairs_at_several_scales(folders):
+    one = build_pairs([str(folders / "train")], 4, min_lr=8)
+    two = build_pairs([str(folders / "train")], 4, min_lr=8, hr_scales=(1.0, 0.7))
+    assert len(two) == 2 * len(one)           # every channel is still >= 8 LR pixels at 0.7
+    for a, b in zip(one.hr, two.hr[0::2]):
+        np.testing.assert_array_equal(a, b)   # the images as they are come first
+    for hr, lr in zip(two.hr[1::2], two.lr[1::2]):
+        assert hr.shape == (lr.shape[0] * 4, lr.shape[1] * 4)
+        np.testing.assert_array_equal(lr, imresize_down(hr, 4))
+    big = one.hr[0].shape
+    assert two.hr[1].shape[0] <= 0.7 * big[0] + 4 and two.hr[1].shape[1] <= 0.7 * big[1] + 4
+
+
 def test_cosine_schedule():
     args = parse_args(["--out", "x", "--steps", "100", "--lr", "5e-3", "--lr-min", "5e-4"])
     assert lr_at(0, args) == pytest.approx(5e-3)
@@ -179,3 +192,15 @@ def test_resume_may_change_the_schedule(folders, tmp_path):
     assert state["args"]["lr"] == 1e-3 and state["args"]["lr_min"] == 1e-5
     log = (tmp_path / "r" / "train.log").read_text()
     assert "collapsed DDM scales set to 0.8" in log
+
+
+def test_resume_may_add_image_scales(folders, tmp_path):
+    run(folders, tmp_path / "r", "--stop-at", "2")
+    first = (tmp_path / "r" / "train.log").read_text()
+    run(folders, tmp_path / "r", "--resume", "--hr-scales", "1", "0.7")
+    state = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    assert state["step"] == 6 and state["args"]["hr_scales"] == [1.0, 0.7]
+    log = (tmp_path / "r" / "train.log").read_text()[len(first):]
+    assert "10 training images" in log       # 5 channels, twice
+    with pytest.raises(SystemExit, match="hr-scales"):
+        run(folders, tmp_path / "bad", "--hr-scales", "1.5")

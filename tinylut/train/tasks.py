@@ -2,7 +2,8 @@
 
 * ``sr``: every channel of the ``--data`` images a gray image, degraded once with MATLAB
   bicubic; batches of LR patches and their HR patches; validation: mean Y-PSNR (shave = scale)
-  on an SR benchmark folder (default ``shared/data/sr/Set5``).
+  on an SR benchmark folder (default ``shared/data/sr/Set5``). ``--hr-scales`` adds shrunk
+  copies of the images (data.build_pairs).
 * ``denoise``: the ``--data`` images as gray; batches of clean patches and the same patches
   with Gaussian noise of ``--sigma`` drawn on the fly (rounded and clipped to uint8 exactly as
   at test time, tinylut.noise.add_noise); validation: mean PSNR on a folder of clean gray
@@ -26,7 +27,8 @@ class SRTask:
         self.args = args
 
     def load_train(self):
-        return D.build_pairs(self.args.data, self.args.scale, min_lr=self.args.patch)
+        return D.build_pairs(self.args.data, self.args.scale, min_lr=self.args.patch,
+                             hr_scales=tuple(self.args.hr_scales))
 
     def batch(self, train, rng):
         return D.sample_batch(train, rng, self.args.batch, self.args.patch)
@@ -44,6 +46,8 @@ class DenoiseTask(SRTask):
     default_val = ("denoise", "Set12")
 
     def load_train(self):
+        if tuple(self.args.hr_scales) != (1.0,):
+            raise SystemExit("--hr-scales is for --task sr")
         return D.gray_set(D.load_gray_images(self.args.data, min_size=self.args.patch))
 
     def batch(self, train, rng):

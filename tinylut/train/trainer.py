@@ -49,7 +49,7 @@ DEFAULT_SCALE_L2 = 0.0
 DEFAULT_EMA = 0.999
 # options that keep the run's value on --resume unless given again
 RESUME_DEFAULTS = {"steps": DEFAULT_STEPS, "lr": 5e-3, "lr_min": 5e-4,
-                   "scale_l2": DEFAULT_SCALE_L2, "ema": DEFAULT_EMA}
+                   "scale_l2": DEFAULT_SCALE_L2, "ema": DEFAULT_EMA, "hr_scales": [1.0]}
 
 
 def default_shared() -> Path:
@@ -70,6 +70,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="bytes of baked tables at most, kept by capping the DDM scales "
                         "(default: the architecture's, e.g. 22000 for tinylut-s denoise; 0: none)")
     p.add_argument("--data", nargs="+", help="training image folders")
+    p.add_argument("--hr-scales", type=float, nargs="+", default=None, metavar="S",
+                   help="sr: use every image once per factor in (0, 1], shrunk by it with "
+                        "MATLAB bicubic (default: 1, the images as they are; e.g. 1 0.8 0.6); "
+                        "may change on --resume")
     p.add_argument("--out", required=True, help="run folder (checkpoints, log)")
     p.add_argument("--steps", type=int, default=None,
                    help="length of the cosine schedule (default 40000; on --resume: the run's "
@@ -206,8 +210,8 @@ def train(args) -> None:
             raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
         state = load_checkpoint(ckpt_path)
         saved = state["args"]
-        # the run's identity comes from the checkpoint; the schedule, the L2 pull and the
-        # weight average may change on resume (see RESUME_DEFAULTS)
+        # the run's identity comes from the checkpoint; the schedule, the L2 pull, the
+        # weight average and the image scales may change on resume (see RESUME_DEFAULTS)
         for k in ("arch", "task", "scale", "sigma", "table_budget", "data", "batch", "patch",
                   "seed"):
             if k in saved:
@@ -219,6 +223,8 @@ def train(args) -> None:
             setattr(args, k, default)
     if not args.data:
         raise SystemExit("--data is required")
+    if not all(0 < s <= 1 for s in args.hr_scales):
+        raise SystemExit(f"--hr-scales: every factor must be in (0, 1], got {args.hr_scales}")
     if args.scale is None:
         args.scale = 1 if args.task == "denoise" else 4
     if args.task == "denoise" and args.sigma is None:
