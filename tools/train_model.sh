@@ -33,17 +33,16 @@ case "$MODEL" in
         ARCH=${MODEL%-dn*}; SIGMA=${MODEL##*-dn}
         [[ "$SIGMA" =~ ^[0-9]+$ ]] || { echo "bad noise level in $MODEL" >&2; exit 2; }
         DEFAULT_STEPS=$([[ $ARCH == tinylut-s ]] && echo 40000 || echo 30000)
-        VAL_EVERY=$([[ $ARCH == tinylut-s ]] && echo 500 || echo 2000)
         NEW=(--arch "$ARCH" --task denoise --sigma "$SIGMA"
              --data "$TRAIN/BSD400" "$TRAIN/BSD200" --val "$SHARED/data/denoise/Set12") ;;
     tinylut-[sf]-x4)
         ARCH=${MODEL%-x4}
         DEFAULT_STEPS=$([[ $ARCH == tinylut-s ]] && echo 60000 || echo 30000)
-        VAL_EVERY=$([[ $ARCH == tinylut-s ]] && echo 500 || echo 2000)
         NEW=(--arch "$ARCH" --task sr --scale 4
              --data "$TRAIN/T91" "$TRAIN/BSD200" "$TRAIN/BSD400" --val "$SHARED/data/sr/Set5") ;;
     *) echo "unknown model $MODEL (see the top of $0)" >&2; exit 2 ;;
 esac
+VAL_EVERY=$([[ $ARCH == tinylut-s ]] && echo 500 || echo 2000)  # F: the C engine's slower path
 
 if [[ "${2:-}" == bake ]]; then
     exec python tools/train_bake.py "$KEEP" "tinylut/models/$MODEL.tlut" --name "$MODEL" ${NOTE:+--note "$NOTE"}

@@ -62,9 +62,7 @@ def imresize_down(img: np.ndarray, factor: int) -> np.ndarray:
     h, w = img.shape
     if h % factor or w % factor:
         raise ValueError(f"image {h}x{w} is not mod-{factor} cropped")
-    scale = 1.0 / factor
-    t = _resize_rows_u8(img, h // factor, scale)
-    return _resize_rows_u8(t.T, w // factor, scale).T.copy()
+    return _resize_u8(img, h // factor, w // factor, 1.0 / factor)
 
 
 def imresize(img: np.ndarray, scale: float) -> np.ndarray:
@@ -78,8 +76,13 @@ def imresize(img: np.ndarray, scale: float) -> np.ndarray:
     if scale == 1:
         return img.copy()
     h, w = img.shape
-    t = _resize_rows_u8(img, int(np.ceil(h * scale)), scale)
-    return _resize_rows_u8(t.T, int(np.ceil(w * scale)), scale).T.copy()
+    return _resize_u8(img, int(np.ceil(h * scale)), int(np.ceil(w * scale)), scale)
+
+
+def _resize_u8(img: np.ndarray, out_h: int, out_w: int, scale: float) -> np.ndarray:
+    """Rows first, then columns, uint8 after each pass (MATLAB's order)."""
+    t = _resize_rows_u8(img, out_h, scale)
+    return _resize_rows_u8(t.T, out_w, scale).T.copy()
 
 
 def modcrop(img: np.ndarray, factor: int) -> np.ndarray:
@@ -141,7 +144,7 @@ def build_pairs(folders: list[str], scale: int, min_lr: int = 0, progress=None,
     for f in it:
         for ch in read_channels(f):
             for s in hr_scales:
-                hr = modcrop(imresize(ch, s) if s != 1 else ch, scale)
+                hr = modcrop(imresize(ch, s), scale)
                 if min(hr.shape) // scale < min_lr:
                     continue
                 hrs.append(np.ascontiguousarray(hr))
