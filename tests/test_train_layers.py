@@ -232,3 +232,38 @@ def test_round_add_clamp_and_requant_equal_autograd_of_plain_ops(div, inner, wit
     for gg, gw in zip(torch.autograd.grad(got, (add, scale), go),
                       torch.autograd.grad(want, (add, scale), go)):
         torch.testing.assert_close(gg, gw, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch,task", [("tinylut-s", "sr"), ("tinylut-f", "denoise")])
+def test_free_tables_keep_the_function_and_train_every_table(arch, task):
+    from tinylut import reference
+    from tinylut.train.bake import bake
+    from tinylut.train.nets import build_net
+    torch.manual_seed(2)
+    net = randomize(build_net(arch, task), 7)
+    spec = bake(net)
+    x = torch.randint(-128, 128, (2, 7, 6))
+    y = net(x)
+    net.free_tables()
+    assert net.tables_free
+    # the same function; the files differ only in rows the runtime never reads (values a
+    # scale above 1 sends past the clamp: MLP values there before, the edge rows now)
+    img = np.random.default_rng(1).integers(0, 256, (9, 8), dtype=np.uint8)
+    np.testing.assert_array_equal(reference.restore(bake(net), img),
+                                  reference.restore(spec, img))
+    out = net(x)
+    assert torch.equal(out, y)
+    out.float().square().mean().backward()
+    for br in net.branches:
+        assert br.dw.weight is None and br.pw.mlp is None and br.up.mlp is None
+        for stage in (br.dw, br.pw, br.up, *(b.pw for b in br.blocks)):
+            assert stage.free.grad is not None and stage.free.grad.abs().sum() > 0
+    # the per-channel DW of the F blocks stays a product of its weights
+    for blk in net.branches[0].blocks:
+        assert blk.dw.weight.grad is not None
+
+
+def test_free_table_slope_is_the_central_difference():
+    from tinylut.train.layers import slope
+    h = torch.tensor([[[0.0], [1.0], [4.0], [9.0]]])          # v^2 on v = 0..3
+    assert slope(h).view(-1).tolist() == [1.0, 2.0, 4.0, 5.0]

@@ -204,3 +204,37 @@ def test_resume_may_add_image_scales(folders, tmp_path):
     assert "10 training images" in log       # 5 channels, twice
     with pytest.raises(SystemExit, match="hr-scales"):
         run(folders, tmp_path / "bad", "--hr-scales", "1.5")
+
+
+def test_tune_tables_on_resume_keeps_the_function_then_trains_the_tables(folders, tmp_path):
+    run(folders, tmp_path / "r", "--stop-at", "2")
+    before = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    run(folders, tmp_path / "r", "--resume", "--stop-at", "3", "--tune-tables",
+        "--bake", str(tmp_path / "t3.tlut"))
+    mid = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    assert mid["args"]["tune_tables"] is True and mid["step"] == 3
+    assert any(k.endswith(".free") for k in mid["model"])
+    assert not any(".mlp." in k for k in mid["model"])
+    assert len(mid["opt"]["param_groups"]) == 2          # the tables have their own rate
+    log = (tmp_path / "r" / "train.log").read_text()
+    assert "tables freed (LUT fine-tuning)" in log
+    # freeing changes nothing by itself: the freed step-2 average is the MLP one, bit for bit
+    mlp_net = TinyLUTS()
+    mlp_net.load_state_dict(before["ema"])
+    freed = TinyLUTS()
+    freed.load_state_dict(before["ema"])
+    freed.free_tables()
+    img = smooth_image(np.random.default_rng(5), 10, 9, 1)
+    np.testing.assert_array_equal(freed.restore(img), mlp_net.restore(img))
+    # a later resume keeps the tables free (without the flag) and continues exactly
+    run(folders, tmp_path / "r", "--resume", "--bake", str(tmp_path / "t6.tlut"))
+    end = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    assert end["step"] == 6 and end["args"]["tune_tables"] is True
+    assert any(not torch.equal(mid["model"][k], end["model"][k])
+               for k in mid["model"] if k.endswith(".free"))
+    spec = read_model(tmp_path / "t6.tlut")
+    assert spec.meta["tables"].startswith("fine-tuned as free tables")
+    net = TinyLUTS().free_tables()
+    net.load_state_dict(end["ema"])
+    img = smooth_image(np.random.default_rng(4), 8, 9, 3)
+    np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))

@@ -27,8 +27,7 @@ from tinylut.names import model_name  # noqa: E402
 from tinylut.train.bake import bake  # noqa: E402
 from tinylut.train.data import load_denoise_set, load_sr_set  # noqa: E402
 from tinylut.train.evaluate import eval_denoise, eval_sr  # noqa: E402
-from tinylut.train.nets import build_net  # noqa: E402
-from tinylut.train.trainer import default_shared, load_checkpoint  # noqa: E402
+from tinylut.train.trainer import default_shared, load_checkpoint, net_from_args  # noqa: E402
 
 
 def runner(spec):
@@ -61,7 +60,7 @@ def main() -> None:
     state = load_checkpoint(a.checkpoint)
     args = state["args"]
     task = args.get("task", "sr")
-    net = build_net(args["arch"], task, args["scale"])
+    net = net_from_args(args)
     use_ema = a.weights == "ema" and state.get("ema") is not None
     net.load_state_dict(state["ema"] if use_ema else state["model"])
     meta = {"trained_steps": state["step"], "train_hours": round(state["wall"] / 3600, 3),
@@ -76,6 +75,8 @@ def main() -> None:
             "init": f"weights of {args['init']}" if args.get("init") else
                     "from scratch (kaiming MLPs, unit DW taps, scales 0.8; F blocks: identity)",
             "weights": f"moving average (decay {args.get('ema')})" if use_ema else "last step"}
+    if args.get("tune_tables"):
+        meta["tables"] = f"fine-tuned as free tables (lr x {args.get('table_lr_factor'):g})"
     if a.note:
         meta["history"] = a.note
     if task == "denoise":

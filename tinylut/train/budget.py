@@ -38,7 +38,7 @@ class _Layout:
             his.append(np.full(n, hi, np.float32))
             los.append(np.full(n, -lo, np.float32))
             per_row.append(np.full(n, 9 if isinstance(stage, FeatureDW)
-                                   else stage.mlp.widths[-1], np.int64))
+                                   else stage.outputs, np.int64))
         self.hi, self.lo = np.concatenate(his), np.concatenate(los)
         self.per_row = np.concatenate(per_row)
 

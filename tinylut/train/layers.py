@@ -333,6 +333,16 @@ class MLPBank(nn.Module):
 
 # ----------------------------------------------------------------------------- stages
 
+def slope(h: torch.Tensor) -> torch.Tensor:
+    """d h / d v along dim 1 of a table over consecutive integers v: central differences,
+    one-sided at the two ends (the straight-through input gradient of a free table)."""
+    d = torch.empty_like(h)
+    d[:, 1:-1] = (h[:, 2:] - h[:, :-2]) * 0.5
+    d[:, 0] = h[:, 1] - h[:, 0]
+    d[:, -1] = h[:, -1] - h[:, -2]
+    return d
+
+
 def int_table(v: torch.Tensor) -> torch.Tensor:
     """A table entry: round (STE) and clamp to int8."""
     return torch.clamp(round_ste(v), -128, 127)
@@ -377,6 +387,7 @@ class DW(nn.Module):
         self.lo, self.hi, self.channels = lo, hi, channels
         # the released code starts every tap at weight 1 (a box filter)
         self.weight = nn.Parameter(torch.ones(DW_TAPS, channels))
+        self.register_parameter("free", None)       # (9, N, C) once the tables are freed
         self.register_buffer("grid", torch.arange(lo, hi + 1, dtype=torch.float32),
                              persistent=False)
 
@@ -384,8 +395,19 @@ class DW(nn.Module):
     def n(self) -> int:
         return self.hi - self.lo + 1
 
+    @torch.no_grad()
+    def free_tables(self) -> None:
+        """Train the table itself from now on (see ``PointTable.free_tables``): each tap
+        becomes any function of its value instead of a product, for the same bytes."""
+        if self.free is None:
+            self.free = nn.Parameter(torch.clamp(
+                self.weight.unsqueeze(1) * self.grid.view(1, -1, 1), -128, 127).clone())
+            self.weight = None
+
     def table(self) -> torch.Tensor:
         """(9, N, C) float table (integer values), differentiable (straight-through)."""
+        if self.free is not None:
+            return int_table(self.free)
         v = self.grid.view(1, -1, 1)
         return round_ste(torch.clamp(self.weight.unsqueeze(1) * v, -128, 127))
 
@@ -393,7 +415,7 @@ class DW(nn.Module):
         """The sum of the 9 taps' rows (P, C); ``reference``: through the table's autograd."""
         idx = (taps - self.lo + torch.arange(DW_TAPS, device=taps.device, dtype=taps.dtype)
                * self.n)
-        if reference:
+        if reference or self.free is not None:
             return lut_gather(None, self.table().reshape(-1, self.channels), None, idx)
         with torch.no_grad():
             t = self.table().reshape(-1, self.channels)
@@ -432,9 +454,11 @@ class PointTable(nn.Module):
         self.lo, self.hi, self.channels = lo, hi, channels
         self.out_lo, self.out_hi, self.clamp_sum = out_lo, out_hi, clamp_sum
         self.skip = skip
+        self.outputs = widths[-1]
         # the residual adds input channel o to output o: only when there are as many outputs
         self.residual = widths[-1] == channels
         self.mlp = MLPBank(channels, widths)
+        self.register_parameter("free", None)       # (C, N, out) once the tables are freed
         self.register_buffer("grid", torch.arange(lo, hi + 1, dtype=torch.float32),
                              persistent=False)
         self.register_buffer("row_offset",
@@ -445,9 +469,24 @@ class PointTable(nn.Module):
     def n(self) -> int:
         return self.hi - self.lo + 1
 
+    @torch.no_grad()
+    def free_tables(self) -> None:
+        """Train the table itself from now on (LUT fine-tuning): the MLP's values on the grid
+        become the parameter, and the MLP is dropped. The function is unchanged by the switch
+        (the baked file differs only in rows the runtime never reads, see ``raw``); afterwards every row may move on its own, no longer tied to its neighbours
+        through the MLP (and the rounding of each entry can be learned)."""
+        if self.free is None:
+            x = self.grid.unsqueeze(0).expand(self.channels, -1)
+            self.free = nn.Parameter(self.raw(x).clone())
+            self.mlp = None
+
     def raw(self, x: torch.Tensor) -> torch.Tensor:
         """The function before rounding: (C, N) values -> (C, N, out) MLP outputs, plus the
-        input itself when the table carries a skip connection."""
+        input itself when the table carries a skip connection. Free tables: the row of each
+        value (values outside lo..hi, which the runtime never reaches, read the edge rows)."""
+        if self.free is not None:
+            rows = (torch.clamp(x, self.lo, self.hi) - self.lo).to(torch.long)
+            return torch.gather(self.free, 1, rows.unsqueeze(2).expand(-1, -1, self.outputs))
         h = self.mlp(x)
         return h + x.unsqueeze(2) if self.skip else h
 
@@ -460,9 +499,12 @@ class PointTable(nn.Module):
         x = self.grid.unsqueeze(0).expand(self.channels, -1)
         if not with_derivative:
             return int_table(self.raw(x))
-        h, d = self.mlp.grid_with_derivative(x)
-        if self.skip:
-            h, d = h + x.unsqueeze(2), d + 1
+        if self.free is not None:
+            h, d = self.free, slope(self.free.detach())
+        else:
+            h, d = self.mlp.grid_with_derivative(x)
+            if self.skip:
+                h, d = h + x.unsqueeze(2), d + 1
         t = int_table(h)
         with torch.no_grad():
             d = d * (torch.round(h) == t)          # the int8 clamp's gradient: 0 where it cuts

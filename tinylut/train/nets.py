@@ -186,6 +186,20 @@ class TinyLUT(nn.Module):
     def ddm_scales(self) -> list[torch.Tensor]:
         return [s for b in self.branches for s in b.scales()]
 
+    def free_tables(self) -> "TinyLUT":
+        """LUT fine-tuning: from now on the tables of the first DW, PW and UP stages are the
+        parameters themselves (``layers.PointTable.free_tables``); the function is unchanged by
+        the switch. The per-channel DW of the F blocks stays a
+        product (its input gradient comes from the weights)."""
+        for br in self.branches:
+            for stage in (br.dw, br.pw, *(blk.pw for blk in br.blocks), br.up):
+                stage.free_tables()
+        return self
+
+    @property
+    def tables_free(self) -> bool:
+        return self.branches[0].pw.free is not None
+
     def forward(self, x: torch.Tensor, per_pixel: bool = False) -> torch.Tensor:
         """x: (B, H, W) centred integer pixels (long, -128..127) -> (B, sH, sW) float integers
         in -128..127, the exact output of the baked model."""

@@ -47,9 +47,13 @@ DEFAULT_STEPS = 40000
 # fit_budget instead.
 DEFAULT_SCALE_L2 = 0.0
 DEFAULT_EMA = 0.999
+# Free tables hold int8-sized values (an MLP's weights are ~1): Adam moves every parameter by
+# about lr per step, so the tables get a larger step to move their entries at all.
+DEFAULT_TABLE_LR_FACTOR = 100.0
 # options that keep the run's value on --resume unless given again
 RESUME_DEFAULTS = {"steps": DEFAULT_STEPS, "lr": 5e-3, "lr_min": 5e-4,
-                   "scale_l2": DEFAULT_SCALE_L2, "ema": DEFAULT_EMA, "hr_scales": [1.0]}
+                   "scale_l2": DEFAULT_SCALE_L2, "ema": DEFAULT_EMA, "hr_scales": [1.0],
+                   "tune_tables": False, "table_lr_factor": DEFAULT_TABLE_LR_FACTOR}
 
 
 def default_shared() -> Path:
@@ -74,6 +78,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="sr: use every image once per factor in (0, 1], shrunk by it with "
                         "MATLAB bicubic (default: 1, the images as they are; e.g. 1 0.8 0.6); "
                         "may change on --resume")
+    p.add_argument("--tune-tables", action="store_true", default=None,
+                   help="LUT fine-tuning: from now on train the tables of the first DW, PW and "
+                        "UP stages directly instead of the MLPs that made them (typically on "
+                        "--resume of a trained run; the optimizer's moments restart); kept on "
+                        "later resumes")
+    p.add_argument("--table-lr-factor", type=float, default=None,
+                   help=f"learning rate of free tables, times the schedule's "
+                        f"(default {DEFAULT_TABLE_LR_FACTOR:g}; may change on --resume)")
     p.add_argument("--out", required=True, help="run folder (checkpoints, log)")
     p.add_argument("--steps", type=int, default=None,
                    help="length of the cosine schedule (default 40000; on --resume: the run's "
@@ -178,6 +190,21 @@ def load_checkpoint(path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def net_from_args(saved: dict):
+    """The network a run's args describe, its tables freed when the run tunes them."""
+    net = build_net(saved["arch"], saved.get("task", "sr"), saved.get("scale"))
+    return net.free_tables() if saved.get("tune_tables") else net
+
+
+def make_optimizer(net, lr: float) -> torch.optim.Adam:
+    """Adam with two groups when the tables are free: the rest, then the tables (their own
+    learning-rate factor)."""
+    named = list(net.named_parameters())
+    groups = [{"params": [p for n, p in named if not n.endswith(".free")]}]
+    tables = [p for n, p in named if n.endswith(".free")]
+    return torch.optim.Adam(groups + ([{"params": tables}] if tables else []), lr=lr)
+
+
 def validate(net, items, task, threads: int = 1) -> tuple[float, int, str]:
     """The task's score of the baked model: (psnr, table bytes, engine used).
 
@@ -232,11 +259,14 @@ def train(args) -> None:
     task = TASKS[args.task](args)
 
     torch.manual_seed(args.seed)
-    net = build_net(args.arch, args.task, args.scale)
+    init = load_checkpoint(args.init) if state is None and args.init else None
+    # the network the weights were saved from (free tables or MLPs)
+    net = net_from_args({**vars(args), "tune_tables":
+                         (state or init or {"args": {}})["args"].get("tune_tables")})
     if args.table_budget is None:
         args.table_budget = net.table_budget
     budget = args.table_budget or None
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    opt = make_optimizer(net, args.lr)
     rng = np.random.default_rng(args.seed)
     step, history, wall = 0, [], 0.0
     if state is not None:
@@ -246,8 +276,8 @@ def train(args) -> None:
         torch.set_rng_state(state["torch_rng"])
         step, history, wall = state["step"], state["history"], state["wall"]
         log(f"resumed from {ckpt_path} at step {step} ({wall / 3600:.2f} h trained)")
-    elif args.init:
-        net.load_state_dict(load_checkpoint(args.init)["model"])
+    elif init is not None:
+        net.load_state_dict(init["model"])
         log(f"weights initialised from {args.init}")
     if state is None:
         fit_budget(net, budget)
@@ -266,6 +296,13 @@ def train(args) -> None:
                 fit_budget(m, budget)
                 if m is net:
                     log(f"{revived} collapsed DDM scales set to {args.revive_scales}")
+    if args.tune_tables and not net.tables_free:
+        for m in (net, ema):
+            if m is not None:
+                m.free_tables()
+        opt = make_optimizer(net, args.lr)
+        log("tables freed (LUT fine-tuning): the optimizer's moments restart")
+    args.tune_tables = net.tables_free
     params, ema_params = list(net.parameters()), \
         (list(ema.parameters()) if ema is not None else [])
     log("args " + json.dumps(vars(args)))
@@ -293,8 +330,8 @@ def train(args) -> None:
         lr_np, hr_np = task.batch(train_set, rng)
         x = torch.from_numpy(lr_np.astype(np.int64) - 128)
         target = torch.from_numpy(hr_np.astype(np.float32) - 128)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, args)
+        for g, factor in zip(opt.param_groups, (1.0, args.table_lr_factor)):
+            g["lr"] = lr_at(step, args) * factor
         net.train()
         y = net(x)
         mse = torch.mean(((y - target) / 255.0) ** 2)
@@ -352,6 +389,8 @@ def train(args) -> None:
                          f"{'LR' if args.task == 'sr' else 'noisy'}", "seed": args.seed}
         use_ema = ema is not None and args.bake_weights == "ema"
         meta["weights"] = f"moving average (decay {args.ema})" if use_ema else "last step"
+        if args.tune_tables:
+            meta["tables"] = f"fine-tuned as free tables (lr x {args.table_lr_factor:g})"
         if args.task == "denoise":
             meta["sigma"] = int(args.sigma) if float(args.sigma).is_integer() else args.sigma
         if budget:
