@@ -27,7 +27,8 @@ from tinylut.names import model_name  # noqa: E402
 from tinylut.train.bake import bake  # noqa: E402
 from tinylut.train.data import load_denoise_set, load_sr_set  # noqa: E402
 from tinylut.train.evaluate import eval_denoise, eval_sr  # noqa: E402
-from tinylut.train.trainer import default_shared, load_checkpoint, net_from_args  # noqa: E402
+from tinylut.train.trainer import (default_shared, load_checkpoint, net_from_args,  # noqa: E402
+                                   tables_meta)
 
 
 def runner(spec):
@@ -75,8 +76,7 @@ def main() -> None:
             "init": f"weights of {args['init']}" if args.get("init") else
                     "from scratch (kaiming MLPs, unit DW taps, scales 0.8; F blocks: identity)",
             "weights": f"moving average (decay {args.get('ema')})" if use_ema else "last step"}
-    if args.get("tune_tables"):
-        meta["tables"] = f"fine-tuned as free tables (lr x {args.get('table_lr_factor'):g})"
+    meta.update(tables_meta(args))
     if a.note:
         meta["history"] = a.note
     if task == "denoise":

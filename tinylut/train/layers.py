@@ -473,8 +473,9 @@ class PointTable(nn.Module):
     def free_tables(self) -> None:
         """Train the table itself from now on (LUT fine-tuning): the MLP's values on the grid
         become the parameter, and the MLP is dropped. The function is unchanged by the switch
-        (the baked file differs only in rows the runtime never reads, see ``raw``); afterwards every row may move on its own, no longer tied to its neighbours
-        through the MLP (and the rounding of each entry can be learned)."""
+        (the baked file differs only in rows the runtime never reads, see ``raw``); afterwards
+        every row may move on its own, no longer tied to its neighbours through the MLP (and
+        the rounding of each entry can be learned)."""
         if self.free is None:
             x = self.grid.unsqueeze(0).expand(self.channels, -1)
             self.free = nn.Parameter(self.raw(x).clone())

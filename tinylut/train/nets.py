@@ -189,8 +189,8 @@ class TinyLUT(nn.Module):
     def free_tables(self) -> "TinyLUT":
         """LUT fine-tuning: from now on the tables of the first DW, PW and UP stages are the
         parameters themselves (``layers.PointTable.free_tables``); the function is unchanged by
-        the switch. The per-channel DW of the F blocks stays a
-        product (its input gradient comes from the weights)."""
+        the switch. The per-channel DW of the F blocks stays a product (its input gradient
+        comes from the weights)."""
         for br in self.branches:
             for stage in (br.dw, br.pw, *(blk.pw for blk in br.blocks), br.up):
                 stage.free_tables()

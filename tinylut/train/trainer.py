@@ -198,6 +198,13 @@ def net_from_args(saved: dict):
     return net.free_tables() if saved.get("tune_tables") else net
 
 
+def tables_meta(saved: dict) -> dict:
+    """The baked file's note on how its tables were trained (empty unless fine-tuned)."""
+    if not saved.get("tune_tables"):
+        return {}
+    return {"tables": f"fine-tuned as free tables (lr x {saved['table_lr_factor']:g})"}
+
+
 def make_optimizer(net, lr: float) -> torch.optim.Adam:
     """Adam with two groups when the tables are free: the rest, then the tables (their own
     learning-rate factor)."""
@@ -262,9 +269,9 @@ def train(args) -> None:
 
     torch.manual_seed(args.seed)
     init = load_checkpoint(args.init) if state is None and args.init else None
+    saved = (state or init or {}).get("args", {})
     # the network the weights were saved from (free tables or MLPs)
-    net = net_from_args({**vars(args), "tune_tables":
-                         (state or init or {"args": {}})["args"].get("tune_tables")})
+    net = net_from_args({**vars(args), "tune_tables": saved.get("tune_tables")})
     if args.table_budget is None:
         args.table_budget = net.table_budget
     budget = args.table_budget or None
@@ -391,8 +398,7 @@ def train(args) -> None:
                          f"{'LR' if args.task == 'sr' else 'noisy'}", "seed": args.seed}
         use_ema = ema is not None and args.bake_weights == "ema"
         meta["weights"] = f"moving average (decay {args.ema})" if use_ema else "last step"
-        if args.tune_tables:
-            meta["tables"] = f"fine-tuned as free tables (lr x {args.table_lr_factor:g})"
+        meta.update(tables_meta(vars(args)))
         if args.task == "denoise":
             meta["sigma"] = int(args.sigma) if float(args.sigma).is_integer() else args.sigma
         if budget:
