@@ -238,3 +238,31 @@ def test_tune_tables_on_resume_keeps_the_function_then_trains_the_tables(folders
     net.load_state_dict(end["ema"])
     img = smooth_image(np.random.default_rng(4), 8, 9, 3)
     np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))
+
+
+def test_init_grows_tinylut_s_into_tinylut_f_with_the_same_function(folders, tmp_path):
+    from tinylut.train.nets import build_net
+    from tinylut.train.trainer import load_init
+    torch.manual_seed(11)
+    small = build_net("tinylut-s", "sr")
+    with torch.no_grad():      # away from the start, as a trained net is
+        for p in small.parameters():
+            p.mul_(1 + 0.3 * torch.randn_like(p))
+    big = build_net("tinylut-f", "sr")
+    x = torch.randint(-128, 128, (2, 13, 10))
+    assert not torch.equal(big(x), small(x))
+    fresh = load_init(big, {"model": build_net("tinylut-s", "sr").state_dict(),
+                            "ema": small.state_dict()}, "s.pt")
+    assert fresh == len([k for k in big.state_dict() if ".blocks." in k]) > 0
+    assert torch.equal(big(x), small(x))            # the average was loaded, blocks identity
+    # a net of another task or a bigger one does not fit
+    with pytest.raises(SystemExit, match="do not fit"):
+        load_init(build_net("tinylut-f", "denoise"), {"model": small.state_dict()}, "s.pt")
+    with pytest.raises(SystemExit, match="do not fit"):
+        load_init(build_net("tinylut-s", "sr"), {"model": big.state_dict()}, "f.pt")
+    # through the trainer: an F run started from an S run's checkpoint
+    run(folders, tmp_path / "s", "--steps", "2")
+    run(folders, tmp_path / "f", "--steps", "2", "--arch", "tinylut-f", "--val-every", "100",
+        "--init", str(tmp_path / "s" / "last.pt"))
+    log = (tmp_path / "f" / "train.log").read_text()
+    assert "block tensors start as the identity" in log

@@ -123,7 +123,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--export", default=None,
                    help="also copy each checkpoint here (e.g. train_state/tinylut-s-x4/last.pt)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--init", default=None, help="start from this checkpoint's weights only")
+    p.add_argument("--init", default=None,
+                   help="start from this checkpoint's weights only (its weight average when it "
+                        "kept one); a TinyLUT-S run of the same task may start a TinyLUT-F net, "
+                        "whose blocks then start as the identity")
     p.add_argument("--bake", default=None, help="write the model file here at the end")
     p.add_argument("--name", default=None, help="model name in the baked file")
     p.add_argument("--no-progress", action="store_true")
@@ -196,6 +199,25 @@ def net_from_args(saved: dict):
     """The network a run's args describe, its tables freed when the run tunes them."""
     net = build_net(saved["arch"], saved.get("task", "sr"), saved.get("scale"))
     return net.free_tables() if saved.get("tune_tables") else net
+
+
+def load_init(net, init: dict, path) -> int:
+    """Start ``net`` from another run's weights, its weight average when it kept one.
+
+    The run may be of a smaller architecture of the same task (TinyLUT-S into TinyLUT-F): the
+    F blocks it lacks keep their identity start (``nets.Block``), so the grown net computes
+    the smaller one's function exactly and training only has to add what the blocks bring.
+    Returns the number of tensors left at their start."""
+    weights = init.get("ema") or init["model"]
+    try:
+        missing, unexpected = net.load_state_dict(weights, strict=False)
+    except RuntimeError as e:      # shapes differ: another task, scale or width
+        raise SystemExit(f"--init {path}: its weights do not fit this network: {e}") from None
+    foreign = list(unexpected) + [k for k in missing if ".blocks." not in k]
+    if foreign:
+        raise SystemExit(f"--init {path}: its weights do not fit this network "
+                         f"(e.g. {', '.join(foreign[:3])})")
+    return len(missing)
 
 
 def tables_meta(saved: dict) -> dict:
@@ -286,8 +308,9 @@ def train(args) -> None:
         step, history, wall = state["step"], state["history"], state["wall"]
         log(f"resumed from {ckpt_path} at step {step} ({wall / 3600:.2f} h trained)")
     elif init is not None:
-        net.load_state_dict(init["model"])
-        log(f"weights initialised from {args.init}")
+        fresh = load_init(net, init, args.init)
+        log(f"weights initialised from {args.init}"
+            + (f" ({fresh} block tensors start as the identity)" if fresh else ""))
     if state is None:
         fit_budget(net, budget)
     ema = None
