@@ -258,9 +258,20 @@ def test_free_tables_keep_the_function_and_train_every_table(arch, task):
         assert br.dw.weight is None and br.pw.mlp is None and br.up.mlp is None
         for stage in (br.dw, br.pw, br.up, *(b.pw for b in br.blocks)):
             assert stage.free.grad is not None and stage.free.grad.abs().sum() > 0
-    # the per-channel DW of the F blocks stays a product of its weights
+    # the per-channel DW of the F blocks stays a product of its weights, unless asked
     for blk in net.branches[0].blocks:
         assert blk.dw.weight.grad is not None
+    if net.branches[0].blocks:
+        assert not net.block_dw_free
+        net.free_tables(block_dw=True)
+        assert net.block_dw_free
+        np.testing.assert_array_equal(reference.restore(bake(net), img),
+                                      reference.restore(spec, img))
+        out = net(x)
+        assert torch.equal(out, y)
+        out.float().square().mean().backward()
+        for blk in net.branches[0].blocks:
+            assert blk.dw.weight is None and blk.dw.free.grad.abs().sum() > 0
 
 
 def test_free_table_slope_is_the_central_difference():

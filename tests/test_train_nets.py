@@ -78,6 +78,21 @@ def test_grid_forward_and_gradients_equal_per_pixel_network(arch, task):
     check_grid_equals_per_pixel(net, torch.Generator().manual_seed(4), 7, 0.8 * n_params)
 
 
+def fast_and_reference(dw, param, vals, geom, gen):
+    """(output, param's gradient, input's gradient) of the stage and of its reference, for a
+    random output gradient; the outputs must be equal."""
+    go = torch.randn(vals.shape, generator=gen)
+    outs = []
+    for ref in (False, True):
+        param.grad = None
+        v = vals.clone().requires_grad_(True)
+        out = dw.reference(v, geom) if ref else dw(v, geom)
+        out.backward(go)
+        outs.append((out.detach(), param.grad.clone(), v.grad.clone()))
+    assert torch.equal(outs[0][0], outs[1][0])
+    return outs
+
+
 @pytest.mark.parametrize("wrange", [1.5, 6.0])        # 6.0: some products clamp
 def test_feature_dw_backward_equals_autograd(wrange):
     g = torch.Generator().manual_seed(5)
@@ -88,17 +103,33 @@ def test_feature_dw_backward_equals_autograd(wrange):
         with torch.no_grad():
             dw.weight.copy_((torch.rand(dw.weight.shape, generator=g) * 2 - 1) * wrange)
         vals = torch.randint(lo, hi + 1, (win.shape[0], 16), generator=g).float()
-        go = torch.randn(win.shape[0], 16, generator=g)
-        outs = []
-        for ref in (False, True):
-            dw.weight.grad = None
-            v = vals.clone().requires_grad_(True)
-            out = dw.reference(v, geom) if ref else dw(v, geom)
-            out.backward(go)
-            outs.append((out.detach(), dw.weight.grad.clone(), v.grad.clone()))
-        assert torch.equal(outs[0][0], outs[1][0])
+        outs = fast_and_reference(dw, dw.weight, vals, geom, g)
         torch.testing.assert_close(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-4)
         torch.testing.assert_close(outs[0][2], outs[1][2], rtol=1e-5, atol=1e-4)
+
+
+def test_free_feature_dw_equals_autograd_of_gathered_rows():
+    """Free (nonlinear) tap tables: the lookup's values and its table and input gradients equal
+    autograd of plain gathers (the input's straight-through gradient is the table's slope)."""
+    g = torch.Generator().manual_seed(6)
+    geom = ((2, 5, 7), (2, 7, 5), (1, 1, 3), (1, 2, 1))
+    win = window_index(geom)
+    for lo, hi in ((-32, 31), (0, 3)):
+        dw = FeatureDW(lo, hi, 16)
+        with torch.no_grad():
+            dw.weight.copy_((torch.rand(dw.weight.shape, generator=g) * 2 - 1) * 6)
+        vals = torch.randint(lo, hi + 1, (win.shape[0], 16), generator=g).float()
+        linear = dw(vals, geom)
+        dw.free_tables()
+        assert dw.weight is None
+        assert torch.equal(dw(vals, geom), linear)            # the same function at the switch
+        with torch.no_grad():                                  # then any function of the value
+            dw.free.add_(torch.randn(dw.free.shape, generator=g) * 40)
+        outs = fast_and_reference(dw, dw.free, vals, geom, g)
+        assert not torch.equal(outs[0][0], linear)
+        torch.testing.assert_close(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-4)
+        torch.testing.assert_close(outs[0][2], outs[1][2], rtol=1e-5, atol=1e-4)
+        assert outs[0][2].abs().sum() > 0
 
 
 def test_window_index_is_numpy_reflect_window():

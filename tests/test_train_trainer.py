@@ -266,3 +266,31 @@ def test_init_grows_tinylut_s_into_tinylut_f_with_the_same_function(folders, tmp
         "--init", str(tmp_path / "s" / "last.pt"))
     log = (tmp_path / "f" / "train.log").read_text()
     assert "block tensors start as the identity" in log
+
+
+def test_tune_block_dw_may_be_added_on_a_later_resume(folders, tmp_path):
+    from tinylut.train.trainer import net_from_args
+    run(folders, tmp_path / "f", "--steps", "4", "--stop-at", "2", "--arch", "tinylut-f",
+        "--val-every", "100", "--tune-tables")
+    first = torch.load(tmp_path / "f" / "last.pt", weights_only=False)
+    assert first["args"]["tune_tables"] and not first["args"]["tune_block_dw"]
+    assert any(k.endswith("blocks.0.dw.weight") for k in first["model"])
+    run(folders, tmp_path / "f", "--resume", "--stop-at", "3", "--tune-block-dw",
+        "--bake", str(tmp_path / "f3.tlut"))
+    mid = torch.load(tmp_path / "f" / "last.pt", weights_only=False)
+    assert mid["args"]["tune_tables"] and mid["args"]["tune_block_dw"] and mid["step"] == 3
+    assert not any(".dw.weight" in k for k in mid["model"])
+    assert "the blocks' DW too" in (tmp_path / "f" / "train.log").read_text()
+    # freeing the block DWs changed nothing by itself: the step-2 average, freed, is the same
+    before, freed = (net_from_args(first["args"]) for _ in range(2))
+    before.load_state_dict(first["ema"])
+    freed.load_state_dict(first["ema"])
+    freed.free_tables(block_dw=True)
+    img = smooth_image(np.random.default_rng(5), 10, 9, 1)
+    np.testing.assert_array_equal(freed.restore(img), before.restore(img))
+    # the checkpoint rebuilds as saved and its bake is the trained net
+    net = net_from_args(mid["args"])
+    net.load_state_dict(mid["ema"])
+    spec = read_model(tmp_path / "f3.tlut")
+    assert "the blocks' DW too" in spec.meta["tables"]
+    np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))

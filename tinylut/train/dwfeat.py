@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import DW_DIVISOR, DW_TAPS, reflect_index, round_add_clamp
+from .layers import DW_DIVISOR, DW_TAPS, int_table, reflect_index, round_add_clamp, slope
 
 Geometry = tuple[tuple[int, int, int], ...]
 
@@ -68,6 +68,28 @@ def _pad(x: torch.Tensor, ri: torch.Tensor, ci: torch.Tensor) -> torch.Tensor:
     return pad
 
 
+def _padded(g: torch.Tensor, geom: Geometry):
+    """Per chunk of ``geom``: its rows in g (a slice), its shape (n, h, w), the reflect-padded
+    (n, h+2, w+2, C) copy of g there and the padding's indices (for ``_unpad``)."""
+    c = g.shape[1]
+    for start, n, h, w, ri, ci in _chunks(geom):
+        sl = slice(start, start + n * h * w)
+        yield sl, (n, h, w), _pad(g[sl].view(n, h, w, c), ri, ci), (ri, ci)
+
+
+def _unpad(gpad: torch.Tensor, ri: torch.Tensor, ci: torch.Tensor, out: torch.Tensor) -> None:
+    """The backward of ``_pad``: fold the gradient of the padding back onto the pixels it was
+    copied from (columns, then rows) and write the result to ``out`` (n, h, w, C)."""
+    gpad[:, :, 2:].index_add_(2, ci[:2], gpad[:, :, :2].clone())
+    out.copy_(gpad[:, 2:, 2:]).index_add_(1, ri[:2], gpad[:, :2, 2:])
+
+
+def _tap_index(pad: torch.Tensor, lo: int) -> torch.Tensor:
+    """Flat positions in one tap's (N, C) table of every padded value: (v - lo) * C + c."""
+    c = pad.shape[-1]
+    return (pad.to(torch.long) - lo) * c + torch.arange(c, device=pad.device)
+
+
 class FeatureDWLookup(torch.autograd.Function):
     """``acc[p, c] = sum_k rne(clamp(w[k, c] * g[window k of p, c]))`` (P, C).
 
@@ -82,9 +104,8 @@ class FeatureDWLookup(torch.autograd.Function):
         ctx.geom, ctx.clamps = geom, float(weight.abs().max()) * vmax >= 127.5
         acc = torch.empty_like(g)
         c = g.shape[1]
-        for start, n, h, w, ri, ci in _chunks(geom):
-            pad = _pad(g[start:start + n * h * w].view(n, h, w, c), ri, ci)
-            out = acc[start:start + n * h * w].view(n, h, w, c)
+        for sl, (n, h, w), pad, _ in _padded(g, geom):
+            out = acc[sl].view(n, h, w, c)
             tmp = torch.empty_like(out)
             for k in range(DW_TAPS):
                 i, j = divmod(k, 3)
@@ -104,9 +125,7 @@ class FeatureDWLookup(torch.autograd.Function):
         grad_w = torch.zeros_like(weight)
         grad_g = torch.empty_like(g)
         kernel = weight.t().reshape(c, 1, 3, 3)          # tap k = 3i + j at (i, j)
-        for start, n, h, w, ri, ci in _chunks(ctx.geom):
-            sl = slice(start, start + n * h * w)
-            pad = _pad(g[sl].view(n, h, w, c), ri, ci)
+        for sl, (n, h, w), pad, pidx in _padded(g, ctx.geom):
             go = grad[sl].view(n, h, w, c)
             if ctx.clamps:     # every tap its own clamp mask (float 0/1: cheaper than bools)
                 gpad = torch.zeros_like(pad)
@@ -126,34 +145,107 @@ class FeatureDWLookup(torch.autograd.Function):
                     [0, 0], [1, 1], False, [0, 0], c, [True, True, False])
                 gpad = gpad.permute(0, 2, 3, 1)
                 grad_w += gw.view(c, DW_TAPS).t()
-            # fold the padding back onto the pixels it was copied from: columns, then rows
-            gpad[:, :, 2:].index_add_(2, ci[:2], gpad[:, :, :2].clone())
-            grad_g[sl].view(n, h, w, c).copy_(gpad[:, 2:, 2:]) \
-                .index_add_(1, ri[:2], gpad[:, :2, 2:])
+            _unpad(gpad, *pidx, grad_g[sl].view(n, h, w, c))
         return grad_g, grad_w, None, None
 
 
+class FeatureDWTableLookup(torch.autograd.Function):
+    """``acc[p, c] = sum_k T[k][g[window k of p, c] - lo, c]`` for free (9, N, C) tables T
+    (LUT fine-tuning): each table entry gets the sum of the output gradients of the pixels
+    that read it, and the input, straight through, the table's slope there times those."""
+
+    @staticmethod
+    def forward(ctx, g, table, slope_t, geom, lo):
+        ctx.save_for_backward(g, slope_t)
+        ctx.geom, ctx.lo = geom, lo
+        flat = table.reshape(DW_TAPS, -1)
+        acc = torch.empty_like(g)
+        c = g.shape[1]
+        for sl, (n, h, w), pad, _ in _padded(g, geom):
+            idx = _tap_index(pad, lo)
+            out = acc[sl].view(n, h, w, c)
+            for k in range(DW_TAPS):
+                i, j = divmod(k, 3)
+                rows = torch.take(flat[k], idx[:, i:i + h, j:j + w])
+                if k:
+                    out += rows
+                else:
+                    out.copy_(rows)
+        return acc
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, slope_t = ctx.saved_tensors
+        grad = grad.contiguous()
+        c = g.shape[1]
+        slopes = slope_t.reshape(DW_TAPS, -1)
+        grad_t = torch.zeros_like(slopes)
+        grad_g = torch.empty_like(g)
+        for sl, (n, h, w), pad, pidx in _padded(g, ctx.geom):
+            idx = _tap_index(pad, ctx.lo)
+            go = grad[sl].view(n, h, w, c)
+            gpad = torch.zeros(idx.shape, dtype=g.dtype, device=g.device)
+            for k in range(DW_TAPS):
+                i, j = divmod(k, 3)
+                ik = idx[:, i:i + h, j:j + w].reshape(-1)
+                grad_t[k].index_add_(0, ik, go.reshape(-1))
+                gpad[:, i:i + h, j:j + w].addcmul_(go, slopes[k][ik].view_as(go))
+            _unpad(gpad, *pidx, grad_g[sl].view(n, h, w, c))
+        return grad_g, grad_t.view_as(slope_t), None, None, None
+
+
 class FeatureDW(nn.Module):
-    """DW 3x3 on C feature channels (cin = cout = C), residual = the pixel's own input."""
+    """DW 3x3 on C feature channels (cin = cout = C), residual = the pixel's own input.
+
+    Linear taps ``w[k, c] * v`` while training; ``free_tables`` (LUT fine-tuning) makes each
+    tap's table of every channel a free function of its value, for the same bytes."""
 
     def __init__(self, lo: int, hi: int, channels: int = 16):
         super().__init__()
         self.lo, self.hi, self.channels = lo, hi, channels
         # every tap starts at 1: a box filter, as the first DW stage
         self.weight = nn.Parameter(torch.ones(DW_TAPS, channels))
+        self.register_parameter("free", None)       # (9, N, C) once the tables are freed
+
+    @torch.no_grad()
+    def free_tables(self) -> None:
+        """Train the tables themselves from now on; the function is unchanged by the switch."""
+        if self.free is None:
+            grid = torch.arange(self.lo, self.hi + 1, dtype=torch.float32)
+            self.free = nn.Parameter(dw_products(self.weight.unsqueeze(1),
+                                                 grid.view(1, -1, 1)).clone())
+            self.weight = None
 
     def table_at(self, values: torch.Tensor) -> torch.Tensor:
-        """(9, len, C) integer tables at the given input values."""
+        """(9, len, C) integer tables at the given input values (free tables: values outside
+        lo..hi, which the runtime never reaches, read the edge rows)."""
+        if self.free is not None:
+            rows = (torch.clamp(values, self.lo, self.hi) - self.lo).to(torch.long)
+            return int_table(self.free[:, rows])
         return torch.round(dw_products(self.weight.unsqueeze(1), values.view(1, -1, 1)))
 
     def forward(self, g: torch.Tensor, geom: Geometry) -> torch.Tensor:
         """g: (P, C) requantised values (float integers) laid out as ``geom`` -> (P, C)."""
-        acc = FeatureDWLookup.apply(g, self.weight, geom, max(abs(self.lo), abs(self.hi)))
+        if self.free is not None:
+            t = int_table(self.free)
+            with torch.no_grad():      # the int8 clamp's gradient: 0 where it cuts
+                d = slope(self.free) * (torch.round(self.free) == t)
+            acc = FeatureDWTableLookup.apply(g, t, d, geom, self.lo)
+        else:
+            acc = FeatureDWLookup.apply(g, self.weight, geom, max(abs(self.lo), abs(self.hi)))
         return round_add_clamp(acc, g, self.lo, self.hi, DW_DIVISOR)
 
     def reference(self, g: torch.Tensor, geom: Geometry) -> torch.Tensor:
         """The same stage through autograd of plain ops on the (P, 9, C) window of every pixel
         (a test oracle for the values and the gradients)."""
         from .layers import round_ste
-        acc = round_ste(dw_products(self.weight, g[window_index(geom, g.device)])).sum(1)
+        win = g[window_index(geom, g.device)]                            # (P, 9, C)
+        if self.free is None:
+            acc = round_ste(dw_products(self.weight, win)).sum(1)
+        else:        # gathered rows, plus the slope as the input's straight-through gradient
+            t = int_table(self.free)                                     # (9, N, C)
+            d = slope(self.free.detach()) * (torch.round(self.free.detach()) == t.detach())
+            rows = (win.detach() - self.lo).to(torch.long)
+            acc = sum(t[k].gather(0, rows[:, k]) + (win[:, k] - win[:, k].detach())
+                      * d[k].gather(0, rows[:, k]) for k in range(DW_TAPS))
         return round_add_clamp(acc, g, self.lo, self.hi, DW_DIVISOR)

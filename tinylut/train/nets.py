@@ -186,19 +186,28 @@ class TinyLUT(nn.Module):
     def ddm_scales(self) -> list[torch.Tensor]:
         return [s for b in self.branches for s in b.scales()]
 
-    def free_tables(self) -> "TinyLUT":
+    def free_tables(self, block_dw: bool = False) -> "TinyLUT":
         """LUT fine-tuning: from now on the tables of the first DW, PW and UP stages are the
         parameters themselves (``layers.PointTable.free_tables``); the function is unchanged by
-        the switch. The per-channel DW of the F blocks stays a product (its input gradient
-        comes from the weights)."""
+        the switch. ``block_dw``: the per-channel DW tables of the F blocks too (otherwise they
+        stay products, their input gradient from the weights). May be called again to add the
+        block DWs."""
         for br in self.branches:
             for stage in (br.dw, br.pw, *(blk.pw for blk in br.blocks), br.up):
                 stage.free_tables()
+            if block_dw:
+                for blk in br.blocks:
+                    blk.dw.free_tables()
         return self
 
     @property
     def tables_free(self) -> bool:
         return self.branches[0].pw.free is not None
+
+    @property
+    def block_dw_free(self) -> bool:
+        """Whether the F blocks' DW tables are free (False when there are no blocks)."""
+        return any(blk.dw.free is not None for br in self.branches for blk in br.blocks)
 
     def forward(self, x: torch.Tensor, per_pixel: bool = False) -> torch.Tensor:
         """x: (B, H, W) centred integer pixels (long, -128..127) -> (B, sH, sW) float integers

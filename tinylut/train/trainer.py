@@ -55,7 +55,8 @@ DEFAULT_TABLE_LR_FACTOR = 300.0
 # options that keep the run's value on --resume unless given again
 RESUME_DEFAULTS = {"steps": DEFAULT_STEPS, "lr": 5e-3, "lr_min": 5e-4,
                    "scale_l2": DEFAULT_SCALE_L2, "ema": DEFAULT_EMA, "hr_scales": [1.0],
-                   "tune_tables": False, "table_lr_factor": DEFAULT_TABLE_LR_FACTOR}
+                   "tune_tables": False, "tune_block_dw": False,
+                   "table_lr_factor": DEFAULT_TABLE_LR_FACTOR}
 
 
 def default_shared() -> Path:
@@ -85,6 +86,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "UP stages directly instead of the MLPs that made them (typically on "
                         "--resume of a trained run; the optimizer's moments restart); kept on "
                         "later resumes")
+    p.add_argument("--tune-block-dw", action="store_true", default=None,
+                   help="with --tune-tables (implied): the per-channel DW tables of the "
+                        "TinyLUT-F blocks become free too (any function of their value "
+                        "instead of a product); may be added on a later resume")
     p.add_argument("--table-lr-factor", type=float, default=None,
                    help=f"learning rate of free tables, times the schedule's "
                         f"(default {DEFAULT_TABLE_LR_FACTOR:g}; may change on --resume)")
@@ -198,7 +203,9 @@ def load_checkpoint(path) -> dict:
 def net_from_args(saved: dict):
     """The network a run's args describe, its tables freed when the run tunes them."""
     net = build_net(saved["arch"], saved.get("task", "sr"), saved.get("scale"))
-    return net.free_tables() if saved.get("tune_tables") else net
+    if saved.get("tune_tables"):
+        net.free_tables(block_dw=bool(saved.get("tune_block_dw")))
+    return net
 
 
 def load_init(net, init: dict, path) -> int:
@@ -224,7 +231,8 @@ def tables_meta(saved: dict) -> dict:
     """The baked file's note on how its tables were trained (empty unless fine-tuned)."""
     if not saved.get("tune_tables"):
         return {}
-    return {"tables": f"fine-tuned as free tables (lr x {saved['table_lr_factor']:g})"}
+    blocks = ", the blocks' DW too" if saved.get("tune_block_dw") else ""
+    return {"tables": f"fine-tuned as free tables{blocks} (lr x {saved['table_lr_factor']:g})"}
 
 
 def make_optimizer(net, lr: float) -> torch.optim.Adam:
@@ -293,7 +301,8 @@ def train(args) -> None:
     init = load_checkpoint(args.init) if state is None and args.init else None
     saved = (state or init or {}).get("args", {})
     # the network the weights were saved from (free tables or MLPs)
-    net = net_from_args({**vars(args), "tune_tables": saved.get("tune_tables")})
+    net = net_from_args({**vars(args), "tune_tables": saved.get("tune_tables"),
+                         "tune_block_dw": saved.get("tune_block_dw")})
     if args.table_budget is None:
         args.table_budget = net.table_budget
     budget = args.table_budget or None
@@ -328,13 +337,17 @@ def train(args) -> None:
                 fit_budget(m, budget)
                 if m is net:
                     log(f"{revived} collapsed DDM scales set to {args.revive_scales}")
-    if args.tune_tables and not net.tables_free:
+    args.tune_tables = args.tune_tables or args.tune_block_dw
+    more_dw = args.tune_block_dw and not net.block_dw_free and \
+        any(br.blocks for br in net.branches)
+    if (args.tune_tables and not net.tables_free) or more_dw:
         for m in (net, ema):
             if m is not None:
-                m.free_tables()
+                m.free_tables(block_dw=args.tune_block_dw)
         opt = make_optimizer(net, args.lr)
-        log("tables freed (LUT fine-tuning): the optimizer's moments restart")
-    args.tune_tables = net.tables_free
+        which = ", the blocks' DW too" if more_dw else ""
+        log(f"tables freed (LUT fine-tuning{which}): the optimizer's moments restart")
+    args.tune_tables, args.tune_block_dw = net.tables_free, net.block_dw_free
     params, ema_params = list(net.parameters()), \
         (list(ema.parameters()) if ema is not None else [])
     log("args " + json.dumps(vars(args)))
