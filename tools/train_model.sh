@@ -14,9 +14,10 @@
 # to runs/MODEL/last.pt (done here when missing) and run this script again. On resume the
 # schedule, data, seed, batch, sigma and table budget come from the checkpoint.
 # Environment: THREADS (torch threads, default 1), STEPS (length of the cosine schedule; on
-# resume only if set), RUN (run folder), INIT (start from this checkpoint's weights, e.g. the
-# sigma-25 run for sigma 15/50), EXTRA (more trainer options), NOTE (bake: the run's history for
-# the file's meta).
+# resume only if set), RUN (run folder), KEEP (the kept checkpoint, for a second run of the same
+# model, e.g. an experiment), INIT (start from this checkpoint's weights: the sigma-25 run for
+# sigma 15/50, or a TinyLUT-S run to grow into TinyLUT-F), EXTRA (more trainer options), NOTE
+# (bake: the run's history for the file's meta).
 # TinyLUT-F validates every 2000 steps: the C engine runs its 16->16 DW stages on the generic
 # path, so Set12/Set5 through the baked file takes minutes rather than seconds.
 set -euo pipefail
@@ -24,7 +25,7 @@ cd "$(dirname "$0")/.."
 MODEL=${1:?usage: tools/train_model.sh MODEL [bake]}
 SHARED=${TINYLUT_SHARED:-$(cd .. && pwd)/shared}
 RUN=${RUN:-runs/$MODEL}
-KEEP=train_state/$MODEL/last.pt
+KEEP=${KEEP:-train_state/$MODEL/last.pt}
 THREADS=${THREADS:-1}
 TRAIN="$SHARED/data/train"
 
