@@ -19,7 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import DW_DIVISOR, DW_TAPS, int_table, reflect_index, round_add_clamp, slope
+from .layers import (DW_DIVISOR, DW_TAPS, int_table, int_table_with_slope, reflect_index,
+                     round_add_clamp, slope)
 
 Geometry = tuple[tuple[int, int, int], ...]
 
@@ -227,9 +228,7 @@ class FeatureDW(nn.Module):
     def forward(self, g: torch.Tensor, geom: Geometry) -> torch.Tensor:
         """g: (P, C) requantised values (float integers) laid out as ``geom`` -> (P, C)."""
         if self.free is not None:
-            t = int_table(self.free)
-            with torch.no_grad():      # the int8 clamp's gradient: 0 where it cuts
-                d = slope(self.free) * (torch.round(self.free) == t)
+            t, d = int_table_with_slope(self.free, slope(self.free.detach()))
             acc = FeatureDWTableLookup.apply(g, t, d, geom, self.lo)
         else:
             acc = FeatureDWLookup.apply(g, self.weight, geom, max(abs(self.lo), abs(self.hi)))
@@ -243,8 +242,7 @@ class FeatureDW(nn.Module):
         if self.free is None:
             acc = round_ste(dw_products(self.weight, win)).sum(1)
         else:        # gathered rows, plus the slope as the input's straight-through gradient
-            t = int_table(self.free)                                     # (9, N, C)
-            d = slope(self.free.detach()) * (torch.round(self.free.detach()) == t.detach())
+            t, d = int_table_with_slope(self.free, slope(self.free.detach()))  # (9, N, C)
             rows = (win.detach() - self.lo).to(torch.long)
             acc = sum(t[k].gather(0, rows[:, k]) + (win[:, k] - win[:, k].detach())
                       * d[k].gather(0, rows[:, k]) for k in range(DW_TAPS))

@@ -348,6 +348,15 @@ def int_table(v: torch.Tensor) -> torch.Tensor:
     return torch.clamp(round_ste(v), -128, 127)
 
 
+def int_table_with_slope(h: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Table values h as int8 entries (``int_table``) and their straight-through input
+    derivative d, zero where the int8 clamp cuts (the clamp's gradient)."""
+    t = int_table(h)
+    with torch.no_grad():
+        d = d * (torch.round(h) == t)
+    return t, d
+
+
 class DWLookup(torch.autograd.Function):
     """``acc[p, c] = sum_k D[k][v_k(p), c]`` with ``D[k][v, c] = rne(clamp(w[k, c] * v))``,
     differentiated with respect to the weights w directly.
@@ -506,10 +515,7 @@ class PointTable(nn.Module):
             h, d = self.mlp.grid_with_derivative(x)
             if self.skip:
                 h, d = h + x.unsqueeze(2), d + 1
-        t = int_table(h)
-        with torch.no_grad():
-            d = d * (torch.round(h) == t)          # the int8 clamp's gradient: 0 where it cuts
-        return t, d
+        return int_table_with_slope(h, d)
 
     def _finish(self, s: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         return round_add_clamp(s, g if self.residual else None, self.out_lo, self.out_hi,
