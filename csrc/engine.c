@@ -94,6 +94,7 @@ int tl_check_model(const tl_model *m) {
                 !st->row_off || !st->gval || !st->table)
                 return TL_ERR_ARG;
             if (st->kind == TL_DW && st->cout % st->cin) return TL_ERR_ARG;
+            if (st->centred != 0 && (st->centred != 1 || st->kind != TL_DW)) return TL_ERR_ARG;
             if (st->residual && st->cout % st->cin) return TL_ERR_ARG;
             if (st->row_width != (st->kind == TL_DW ? st->cout / st->cin : st->cout))
                 return TL_ERR_ARG;
@@ -116,10 +117,11 @@ static void input_rows(const tl_stage *st, int r, int height, int a, int b, int 
         *ib = b;
         return;
     }
+    const int o = tl_window_origin(st);
     int lo = height, hi = -1;
     for (int k = 0; k < 9; k++) {
         int dy, dx;
-        rotate_offset(r, k / 3 - 2, k % 3 - 2, &dy, &dx);
+        rotate_offset(r, k / 3 - o, k % 3 - o, &dy, &dx);
         for (int y = a; y < b; y++) {
             const int yy = reflect(y + dy, height);
             if (yy < lo) lo = yy;
@@ -240,9 +242,10 @@ static void split_rows(workspace *w, int b, const tl_image_in *in, int a, int e)
     }
 }
 
-/* Tap offsets of rotation r: tap k of pixel (y, x) reads (y + dy[k], x + dx[k]). */
-static void tap_offsets(int r, int *dy, int *dx) {
-    for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - 2, k % 3 - 2, &dy[k], &dx[k]);
+/* Tap offsets of a DW stage at rotation r: tap k of pixel (y, x) reads (y + dy[k], x + dx[k]). */
+static void tap_offsets(const tl_stage *st, int r, int *dy, int *dx) {
+    const int o = tl_window_origin(st);
+    for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - o, k % 3 - o, &dy[k], &dx[k]);
 }
 
 /* Rows of branch b's input that rotation r needs for output rows [y0, y1). */
@@ -287,7 +290,7 @@ static void run_branch(workspace *w, int b, int r, int y0, int y1) {
     for (int s = 0; s < n; s++) {
         const tl_stage *st = &br->stages[s];
         int tap_dy[9], tap_dx[9];
-        tap_offsets(r, tap_dy, tap_dx);
+        tap_offsets(st, r, tap_dy, tap_dx);
         for (int y = a[s + 1]; y < e[s + 1]; y++) {
             int8_t *out = row_at(&feat[s + 1], y);
             if (st->kind == TL_DW) {

@@ -76,8 +76,11 @@ typedef struct {
                  ptrdiff_t col_stride);
 } tl_kernels;
 
-/* The residual (tap 8) is the pixel itself: window offset (0, 0). */
-#define TL_CENTER_TAP 8
+/* The tap that is the pixel itself (window offset (0, 0)): the residual's. */
+static inline int tl_center_tap(const tl_stage *st) { return st->centred ? 4 : 8; }
+
+/* Window offset of tap k (row and column, in the rotated frame): k / 3 - o and k % 3 - o. */
+static inline int tl_window_origin(const tl_stage *st) { return st->centred ? 1 : 2; }
 
 extern const tl_kernels tl_kernels_scalar;
 #if defined(__aarch64__)

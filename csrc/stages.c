@@ -143,13 +143,14 @@ TL_INLINE void dw1x16_body(const tl_stage *st, const int8_t *const tap_rows[9],
                            const int tap_dx[9], int width, int8_t *out, int32_t d) {
     const int in_lo = st->in_lo, lo = st->out_lo, hi = st->out_hi, residual = st->residual;
     const int32_t stride = st->tap_stride;
+    const int ct = tl_center_tap(st);
     for (int x = 0; x < width; x++, out += 16) {
         v16i16 acc = {0};
         for (int k = 0; k < 9; k++) {
             const int v = tap_rows[k][x + tap_dx[k]] - in_lo;
             acc += load_row16(st->table + (size_t)k * stride + st->row_off[v]);
         }
-        const int16_t r = residual ? st->gval[tap_rows[TL_CENTER_TAP][x + tap_dx[TL_CENTER_TAP]] - in_lo] : 0;
+        const int16_t r = residual ? st->gval[tap_rows[ct][x + tap_dx[ct]] - in_lo] : 0;
         store_out16(out, acc, (v16i16){0} + r, d, lo, hi);
     }
 }
@@ -169,7 +170,8 @@ TL_INLINE void dw16x16_body(const tl_stage *st, const int8_t *const tap_rows[9],
             for (int c = 0; c < 16; c++) acc[c] = (int16_t)(acc[c] + tab[st->row_off[off[c] + px[c]]]);
         }
         if (st->residual) {
-            const int8_t *px = tap_rows[TL_CENTER_TAP] + (x + tap_dx[TL_CENTER_TAP]) * 16;
+            const int ct = tl_center_tap(st);
+            const int8_t *px = tap_rows[ct] + (x + tap_dx[ct]) * 16;
             for (int c = 0; c < 16; c++) r[c] = st->gval[off[c] + px[c]];
         }
         store_out16(out, acc, r, d, lo, hi);
@@ -182,7 +184,7 @@ TL_INLINE void dw16x16_body(const tl_stage *st, const int8_t *const tap_rows[9],
 TL_INLINE void dw_generic_body(const tl_stage *st, const int8_t *const tap_rows[9],
                                const int tap_dx[9], int width, int8_t *out, int32_t d) {
     const int cin = st->cin, cout = st->cout, m = st->row_width;
-    const int in_n = st->in_n, in_lo = st->in_lo;
+    const int in_n = st->in_n, in_lo = st->in_lo, ct = tl_center_tap(st);
     int32_t acc[TL_MAX_CHANNELS];
     int8_t res[TL_MAX_CHANNELS];
     int res_src[TL_MAX_CHANNELS];
@@ -195,7 +197,7 @@ TL_INLINE void dw_generic_body(const tl_stage *st, const int8_t *const tap_rows[
             for (int c = 0; c < cin; c++) {
                 const int idx = c * in_n + (px[c] - in_lo);
                 const int8_t *row = tab + st->row_off[idx];
-                if (k == TL_CENTER_TAP) res[c] = st->gval[idx];
+                if (k == ct) res[c] = st->gval[idx];
                 for (int j = 0; j < m; j++) acc[c * m + j] += row[j];
             }
         }

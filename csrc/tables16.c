@@ -20,7 +20,7 @@ static void item_row(const tl_stage *st, int item, int u, int k, int32_t *row) {
     const int idx = c * st->in_n + u;
     const int8_t *src = st->table + (size_t)tap * (size_t)st->tap_stride + st->row_off[idx];
     for (int o = 0; o < TL_LANES; o++) row[o] = o < st->cout ? k * src[o] : 0; /* DW: cin == 1 */
-    if (st->residual && (!dw || tap == TL_CENTER_TAP)) {
+    if (st->residual && (!dw || tap == tl_center_tap(st))) {
         const int g = st->gval[idx];
         for (int o = 0; o < st->cout; o++)
             if (o * st->cin / st->cout == c) row[o] += k * st->divisor * g + (k == 2 ? (g & 1) : 0);
@@ -52,7 +52,7 @@ static int build_dwc(const tl_stage *st, tl_stage16 *t) {
             for (int u = 0; u < n; u++) {
                 const int idx = c * n + u;
                 int32_t v = k * st->table[(size_t)tap * (size_t)st->tap_stride + st->row_off[idx]];
-                if (st->residual && tap == TL_CENTER_TAP) {
+                if (st->residual && tap == tl_center_tap(st)) {
                     const int g = st->gval[idx];
                     v += k * d * g + (k == 2 ? (g & 1) : 0);
                 }

@@ -32,6 +32,12 @@ def test_tinylut_s_shape_matches_reference(seed, shape):
     dict(scale=4, layout=(("dw", 16), ("pw", 16), ("pw", 16)), residual=False),
     dict(scale=1, layout=(("dw", 16),), branches=(("full", 0),), rotations=1),
     dict(scale=2, layout=(("dw", 2), ("pw", 16)), branches=(("msb", 3), ("lsb", 3), ("msb", 6))),
+    # centred windows: all of them, and centred after corner (TinyLUT-F with centred blocks)
+    dict(scale=2, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 4)), centred=True),
+    dict(scale=4, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16), ("dw", 16)),
+         centred="alternate", rotations=4),
+    dict(scale=1, layout=(("dw", 4), ("dw", 8), ("pw", 16), ("dw", 16)), divisors=(9, 6, 4, 12),
+         centred="alternate", rotations=2),
 ])
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (6, 5), (11, 9)])
 def test_generic_shapes_match_reference(spec_kw, shape):

@@ -39,6 +39,10 @@ MODELS = {
     "dw-8x8-even-divisor": dict(layout=(("dw", 8), ("dw", 8), ("pw", 16), ("dw", 16)),
                                 divisors=(9, 6, 4, 12, 9)),
     "lsb1-bits": dict(layout=(("dw", 16), ("pw", 16)), branches=(("msb", 1), ("lsb", 1))),
+    "centred-windows": dict(layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16)), centred=True),
+    "f-shaped-centred-blocks": dict(scale=1, layout=(("dw", 16), ("pw", 16), ("dw", 16),
+                                                     ("pw", 16), ("dw", 16), ("pw", 16)),
+                                    centred="alternate"),
 }
 
 

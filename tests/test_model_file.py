@@ -22,7 +22,7 @@ def split_file(data):
     return json.loads(data[16:16 + head_len]), bytearray(data[16 + head_len:])
 
 
-def join_file(header, blob, sign=True):
+def join_file(header, blob, sign=True, version=1):
     """A file from a (possibly doctored) header and blob, re-signed so the checksum passes
     and the structural checks are what is being tested."""
     blob = bytes(blob)
@@ -30,7 +30,7 @@ def join_file(header, blob, sign=True):
         header["sha256"] = hashlib.sha256(blob).hexdigest()
         header["blob_bytes"] = len(blob)
     head = json.dumps(header).encode()
-    return MAGIC + struct.pack("<II", 1, len(head)) + head + blob
+    return MAGIC + struct.pack("<II", version, len(head)) + head + blob
 
 
 def test_round_trip(tmp_path):
@@ -160,3 +160,32 @@ def test_load_model_errors(tmp_path):
         tinylut.load_model(tmp_path / "junk.tlut")
     with pytest.raises(TypeError):
         tinylut.load_model(3)
+
+
+def test_centred_windows_need_version_2(tmp_path):
+    """A model with a centred DW window is written as version 2 (older readers would run it
+    with corner windows); one without stays version 1. The window survives the round trip
+    and changes the output, so it is not silently dropped anywhere."""
+    layout = (("dw", 16), ("pw", 16), ("dw", 16))
+    assert struct.unpack("<I", to_bytes(random_model(4, layout=layout))[8:12]) == (1,)
+    several = random_model(4, layout=layout, centred="alternate")
+    data = to_bytes(several)
+    assert struct.unpack("<I", data[8:12]) == (2,)
+    back = from_bytes(data)
+    assert [st.centred for st in back.branches[0].stages] == [False, False, True, False]
+    image = np.random.default_rng(1).integers(0, 256, (7, 9), dtype=np.uint8)
+    flipped = random_model(4, layout=layout)                    # the same tables, all corner
+    assert not np.array_equal(tinylut.Model(back)(image), tinylut.Model(flipped)(image))
+    header, blob = split_file(data)
+    with pytest.raises(ModelFormatError, match="window"):       # centred in a version-1 file
+        from_bytes(join_file(header, blob, version=1))
+    assert from_bytes(join_file(header, blob, version=2)).branches[0].stages[2].centred
+
+
+@pytest.mark.parametrize("stage, window", [(2, "middle"), (2, 1), (1, "centred")])
+def test_bad_window_rejected(stage, window):
+    several = random_model(4, layout=(("dw", 16), ("pw", 16), ("dw", 16)))
+    header, blob = split_file(to_bytes(several))
+    header["branches"][0]["stages"][stage]["window"] = window
+    with pytest.raises(ModelFormatError, match="window"):
+        from_bytes(join_file(header, blob, version=2))

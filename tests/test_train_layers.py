@@ -36,8 +36,9 @@ def randomize(net, seed):
 @pytest.mark.parametrize("n", range(1, 8))
 def test_reflect_index_is_numpy_reflect(n):
     a = np.arange(n)
-    want = np.pad(a, (2, 0), mode="reflect")
-    assert reflect_index(n, 2).numpy().tolist() == want.tolist()
+    for before, after in ((2, 0), (1, 1), (0, 2)):
+        want = np.pad(a, (before, after), mode="reflect")
+        assert reflect_index(n, before, after=after).numpy().tolist() == want.tolist()
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 5), (2, 6), (4, 3), (7, 7)])

@@ -29,19 +29,23 @@ SHAPES = [(1, 1), (1, 6), (6, 1), (2, 5), (5, 2), (3, 3), (7, 4), (9, 11), (13, 
 NETS = sorted(ARCHS)
 
 
-def random_net(arch, task, seed):
+def random_net(arch, task, seed, centred_blocks=False):
     torch.manual_seed(seed)
-    net = build_net(arch, task)
+    net = build_net(arch, task, centred_blocks=centred_blocks)
     return randomize(net, seed) if seed else net
 
 
-@pytest.mark.parametrize("arch, task, seed", [      # tinylut-s sr: tests/test_train_parity.py
-    (a, t, seed) for a, t in NETS if (a, t) != ("tinylut-s", "sr")
-    for seed in ((0, 1, 2, 3) if a == "tinylut-s" else (0, 1))])
-def test_random_networks_bake_bit_exact(arch, task, seed):
-    net = random_net(arch, task, seed)
+@pytest.mark.parametrize("arch, task, seed, centred", [  # tinylut-s sr: test_train_parity.py
+    (a, t, seed, False) for a, t in NETS if (a, t) != ("tinylut-s", "sr")
+    for seed in ((0, 1, 2, 3) if a == "tinylut-s" else (0, 1))] + [
+    ("tinylut-f", t, 2, True) for t in ("sr", "denoise")])
+def test_random_networks_bake_bit_exact(arch, task, seed, centred):
+    net = random_net(arch, task, seed, centred)
     spec = from_bytes(to_bytes(bake(net, name="x")))          # through the file format
     assert (spec.arch, spec.task, spec.scale) == (arch, task, 1 if task == "denoise" else 4)
+    assert [st.centred for st in spec.branches[0].stages] == \
+        [centred and 0 < i < len(spec.branches[0].stages) - 1 and i % 2 == 0
+         for i in range(len(spec.branches[0].stages))]
     engine = engine_or_none(spec)
     for img in parity_images(seed, SHAPES):
         got = net.restore(img)
@@ -93,13 +97,14 @@ def fast_and_reference(dw, param, vals, geom, gen):
     return outs
 
 
+@pytest.mark.parametrize("centred", [False, True])
 @pytest.mark.parametrize("wrange", [1.5, 6.0])        # 6.0: some products clamp
-def test_feature_dw_backward_equals_autograd(wrange):
+def test_feature_dw_backward_equals_autograd(wrange, centred):
     g = torch.Generator().manual_seed(5)
     geom = ((2, 5, 7), (2, 7, 5), (1, 1, 3), (1, 2, 1))
     win = window_index(geom)
     for lo, hi in ((-32, 31), (0, 3)):
-        dw = FeatureDW(lo, hi, 16)
+        dw = FeatureDW(lo, hi, 16, centred)
         with torch.no_grad():
             dw.weight.copy_((torch.rand(dw.weight.shape, generator=g) * 2 - 1) * wrange)
         vals = torch.randint(lo, hi + 1, (win.shape[0], 16), generator=g).float()
@@ -108,14 +113,15 @@ def test_feature_dw_backward_equals_autograd(wrange):
         torch.testing.assert_close(outs[0][2], outs[1][2], rtol=1e-5, atol=1e-4)
 
 
-def test_free_feature_dw_equals_autograd_of_gathered_rows():
+@pytest.mark.parametrize("centred", [False, True])
+def test_free_feature_dw_equals_autograd_of_gathered_rows(centred):
     """Free (nonlinear) tap tables: the lookup's values and its table and input gradients equal
     autograd of plain gathers (the input's straight-through gradient is the table's slope)."""
     g = torch.Generator().manual_seed(6)
     geom = ((2, 5, 7), (2, 7, 5), (1, 1, 3), (1, 2, 1))
     win = window_index(geom)
     for lo, hi in ((-32, 31), (0, 3)):
-        dw = FeatureDW(lo, hi, 16)
+        dw = FeatureDW(lo, hi, 16, centred)
         with torch.no_grad():
             dw.weight.copy_((torch.rand(dw.weight.shape, generator=g) * 2 - 1) * 6)
         vals = torch.randint(lo, hi + 1, (win.shape[0], 16), generator=g).float()
@@ -132,14 +138,15 @@ def test_free_feature_dw_equals_autograd_of_gathered_rows():
         assert outs[0][2].abs().sum() > 0
 
 
-def test_window_index_is_numpy_reflect_window():
-    geom = ((1, 4, 6), (2, 1, 3))
-    win = window_index(geom).numpy()
+@pytest.mark.parametrize("centred, pad", [(False, (2, 0)), (True, (1, 1))])
+def test_window_index_is_numpy_reflect_window(centred, pad):
+    geom = ((1, 4, 6), (2, 1, 3), (1, 2, 1))
+    win = window_index(geom, centred=centred).numpy()
     start = 0
     for n, h, w in geom:
         ids = np.arange(start, start + n * h * w).reshape(n, h, w)
         for i in range(n):
-            p = np.pad(ids[i], ((2, 0), (2, 0)), mode="reflect")
+            p = np.pad(ids[i], (pad, pad), mode="reflect")
             want = np.stack([p[a:a + h, b:b + w] for a in range(3) for b in range(3)], -1)
             got = win[ids[i].reshape(-1)]
             np.testing.assert_array_equal(got, want.reshape(-1, 9))

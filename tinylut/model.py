@@ -7,8 +7,10 @@ round-half-to-even, adds an optional residual and clamps (DESIGN.md section 1):
     out[o] = clamp(rne(sum_rows / divisor) + residual, out_lo, out_hi)
 
 Stage kinds:
-  ``dw``  spatial 3x3 window (9 taps, padded 2 rows/cols on the top/left in the rotated frame),
-          depthwise: output ``o`` reads input channel ``o // (cout // cin)``.
+  ``dw``  spatial 3x3 window (9 taps), depthwise: output ``o`` reads input channel
+          ``o // (cout // cin)``. Tap k = 3i + j reads pixel (y - 2 + i, x - 2 + j) of the
+          rotated frame (the paper's window, the pixel at its corner; reflect padding of 2
+          rows/columns on the top/left), or, for a ``centred`` stage, (y - 1 + i, x - 1 + j).
   ``pw``  pointwise: every input channel contributes a row of ``cout`` values.
 
 Before the lookup each input value v goes through the stage's requantisation map
@@ -18,7 +20,9 @@ The residual of output o is the requantised value of input channel ``o * cin // 
 
 File layout: magic ``TINYLUT\\0``, uint32 version, uint32 header length, a UTF-8 JSON header,
 then a blob of little-endian arrays each named in the header by dtype, shape and offset.
-The header carries the SHA-256 of the blob.
+The header carries the SHA-256 of the blob. Version 2 adds a stage's ``window`` ("corner", the
+default, or "centred"); a file is written as version 1 when no stage is centred, so that
+older readers keep reading it.
 """
 from __future__ import annotations
 
@@ -33,7 +37,9 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"TINYLUT\0"
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)       # readable; version 1 has no centred windows
+WINDOWS = {"corner": False, "centred": True}
 TAPS = {"dw": 9, "pw": 1}
 SPLITS = ("msb", "lsb", "full")
 
@@ -68,6 +74,7 @@ class Stage:
     gmap: np.ndarray          # int8 (cin, in_hi - in_lo + 1): input value -> requantised value
     seg: np.ndarray           # int32 (cin, 2): (first row, value of first row)
     scales: np.ndarray | None = None   # float32 (cin,): the DDM scales gmap came from
+    centred: bool = False     # dw: the 3x3 window centred on the pixel, not at its corner
 
     @property
     def taps(self) -> int:
@@ -196,6 +203,10 @@ def validate_stage(where: str, st: Stage, in_lo: int, in_hi: int, cin: int) -> N
         _fail(where, f"depthwise stage needs cout ({st.cout}) a multiple of cin ({st.cin})")
     if not isinstance(st.residual, bool):
         _fail(f"{where}.residual", "expected true or false")
+    if not isinstance(st.centred, bool):
+        _fail(f"{where}.centred", "expected true or false")
+    if st.centred and st.kind != "dw":
+        _fail(f"{where}.window", "only a dw stage has a window to centre")
     if st.residual and st.cout % st.cin:
         _fail(where, f"a residual needs cout ({st.cout}) a multiple of cin ({st.cin})")
     _check_int(f"{where}.divisor", st.divisor, 1, MAX_DIVISOR)
@@ -258,10 +269,18 @@ def _stage_header(st: Stage, key: str, arrays: dict[str, np.ndarray]) -> dict[st
     arrays[f"{key}.seg"] = st.seg
     if st.scales is not None:
         arrays[f"{key}.scales"] = st.scales
-    return {"kind": st.kind, "cin": st.cin, "cout": st.cout, "divisor": st.divisor,
+    head = {"kind": st.kind, "cin": st.cin, "cout": st.cout, "divisor": st.divisor,
             "residual": st.residual, "out_lo": st.out_lo, "out_hi": st.out_hi,
             "table_rows": int(st.table.shape[1]), "array": key,
             "has_scales": st.scales is not None}
+    if st.centred:
+        head["window"] = "centred"
+    return head
+
+
+def file_version(spec: ModelSpec) -> int:
+    """The oldest format version that holds the model (1 unless a window is centred)."""
+    return 2 if any(st.centred for b in spec.branches for st in b.stages) else 1
 
 
 def to_bytes(spec: ModelSpec) -> bytes:
@@ -281,13 +300,14 @@ def to_bytes(spec: ModelSpec) -> bytes:
         chunks.append(data + b"\0" * pad)
         offset += len(data) + pad
     blob = b"".join(chunks)
-    header = {"format": "tinylut-model", "version": VERSION, "name": spec.name,
+    version = file_version(spec)
+    header = {"format": "tinylut-model", "version": version, "name": spec.name,
               "arch": spec.arch, "task": spec.task, "scale": spec.scale,
               "rotations": spec.rotations, "table_bytes": spec.table_bytes,
               "branches": branches, "arrays": index, "blob_bytes": len(blob),
               "sha256": hashlib.sha256(blob).hexdigest(), "meta": spec.meta}
     head = json.dumps(header, indent=1, sort_keys=True).encode()
-    return MAGIC + struct.pack("<II", VERSION, len(head)) + head + blob
+    return MAGIC + struct.pack("<II", version, len(head)) + head + blob
 
 
 def write_model(spec: ModelSpec, path: str | os.PathLike) -> None:
@@ -338,8 +358,9 @@ def from_bytes(data: bytes) -> ModelSpec:
     if len(data) < 16 or data[:8] != MAGIC:
         _fail("file", "not a tinylut model (bad magic)")
     version, head_len = struct.unpack("<II", data[8:16])
-    if version != VERSION:
-        _fail("file", f"format version {version}; this tinylut reads version {VERSION}")
+    if version not in VERSIONS:
+        _fail("file", f"format version {version}; this tinylut reads versions "
+                      f"{', '.join(map(str, VERSIONS))}")
     if head_len > MAX_HEADER_BYTES or 16 + head_len > len(data):
         _fail("file", f"header length {head_len} runs past the end of the file")
     try:
@@ -369,6 +390,9 @@ def from_bytes(data: bytes) -> ModelSpec:
             key = _get(sw, sh, "array", str)
             scales = _read_array(index, f"{key}.scales", blob) \
                 if _get(sw, sh, "has_scales", bool) else None
+            window = _get(sw, sh, "window", str) if "window" in sh else "corner"
+            if window not in WINDOWS or (version == 1 and window != "corner"):
+                _fail(f"{sw}.window", f"{window!r} is not a window of a version-{version} file")
             stages.append(Stage(
                 kind=_get(sw, sh, "kind", str), cin=_get(sw, sh, "cin", int),
                 cout=_get(sw, sh, "cout", int), divisor=_get(sw, sh, "divisor", int),
@@ -376,7 +400,8 @@ def from_bytes(data: bytes) -> ModelSpec:
                 out_hi=_get(sw, sh, "out_hi", int),
                 table=_read_array(index, f"{key}.table", blob),
                 gmap=_read_array(index, f"{key}.gmap", blob),
-                seg=_read_array(index, f"{key}.seg", blob), scales=scales))
+                seg=_read_array(index, f"{key}.seg", blob), scales=scales,
+                centred=WINDOWS[window]))
         branches.append(Branch(name=_get(where, bh, "name", str),
                                split=_get(where, bh, "split", str),
                                bits=_get(where, bh, "bits", int), stages=tuple(stages)))

@@ -9,7 +9,9 @@ import numpy as np
 
 from .model import ModelSpec, Stage, split_values
 
-PAD = 2  # rows on top and columns on the left, in the rotated frame
+# DW padding (rows on top, rows at the bottom; the same for columns left and right) in the
+# rotated frame: the paper's corner window reads rows y-2..y, a centred one y-1..y+1
+PADS = {False: (2, 0), True: (1, 1)}
 
 
 def rne_div(a: np.ndarray, d: int) -> np.ndarray:
@@ -30,7 +32,8 @@ def run_stage(st: Stage, feat: np.ndarray, in_lo: int) -> np.ndarray:
     rows = st.seg[:, 0] + g - st.seg[:, 1]
     if st.kind == "dw":
         m = st.cout // cin
-        padded = np.pad(rows, ((PAD, 0), (PAD, 0), (0, 0)), mode="reflect")
+        pad = PADS[st.centred]
+        padded = np.pad(rows, (pad, pad, (0, 0)), mode="reflect")
         acc = np.zeros((h, w, st.cout), np.int64)
         for k in range(9):
             i, j = divmod(k, 3)

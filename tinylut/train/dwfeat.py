@@ -4,7 +4,8 @@ Features are (P, C) rows, channels last; P runs over the pixels of every image o
 rotation. A *geometry* ``((n, h, w), ...)`` says how P splits into chunks of n images of h x w
 pixels (one chunk per rotation), and ``window_index`` gives, for every pixel, the rows of its
 3x3 window padded 2 rows on top and 2 columns on the left with numpy-reflect semantics: tap
-k = 3i + j at (y-2+i, x-2+j), tap 8 the pixel itself (DESIGN.md section 1, tinylut.reference).
+k = 3i + j at (y-2+i, x-2+j), tap 8 the pixel itself (DESIGN.md section 1, tinylut.reference),
+or, for a *centred* window, padded 1 on every side: tap k at (y-1+i, x-1+j).
 
 ``FeatureDW`` is the DW stage of the model file with cin = cout = C: output channel c reads
 its own input channel through 9 linear tap tables ``D[k][v, c] = rne(clamp(w[k, c] * v))``,
@@ -25,18 +26,22 @@ from .layers import (DW_DIVISOR, DW_TAPS, int_table, int_table_with_slope, refle
 Geometry = tuple[tuple[int, int, int], ...]
 
 _WINDOWS: dict = {}
+# padding before and after each axis: the paper's window has the pixel at its bottom-right
+# corner; a centred one reads both sides of the pixel within one rotation
+PADS = {False: (2, 0), True: (1, 1)}
 
 
-def window_index(geom: Geometry, device=None) -> torch.Tensor:
+def window_index(geom: Geometry, device=None, centred: bool = False) -> torch.Tensor:
     """(P, 9) long: row numbers of every pixel's 3x3 window (cached per geometry)."""
-    key = (tuple(geom), str(device))
+    key = (tuple(geom), str(device), centred)
     if key not in _WINDOWS:
         if len(_WINDOWS) > 32:
             _WINDOWS.clear()
         parts, start = [], 0
+        b, a = PADS[centred]
         for n, h, w in geom:
             ids = torch.arange(start, start + n * h * w, device=device).view(n, h, w)
-            pad = ids[:, reflect_index(h, 2, device)][:, :, reflect_index(w, 2, device)]
+            pad = ids[:, reflect_index(h, b, device, a)][:, :, reflect_index(w, b, device, a)]
             taps = [pad[:, i:i + h, j:j + w] for i in range(3) for j in range(3)]
             parts.append(torch.stack(taps, -1).reshape(-1, DW_TAPS))
             start += n * h * w
@@ -50,39 +55,53 @@ def dw_products(weight: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     return torch.clamp(weight * values, -128, 127)
 
 
-def _chunks(geom: Geometry):
+def _chunks(geom: Geometry, centred: bool):
     """(start, n, h, w, row reflect index, column reflect index) of every chunk."""
     start = 0
+    b, a = PADS[centred]
     for n, h, w in geom:
-        yield start, n, h, w, reflect_index(h, 2), reflect_index(w, 2)
+        yield start, n, h, w, reflect_index(h, b, after=a), reflect_index(w, b, after=a)
         start += n * h * w
 
 
-def _pad(x: torch.Tensor, ri: torch.Tensor, ci: torch.Tensor) -> torch.Tensor:
-    """(n, h, w, C) -> (n, h+2, w+2, C) reflect-padded on top and left (``_chunks``' indices):
-    slice copies, the two padding rows and columns gathered from the copy."""
+def _pad(x: torch.Tensor, ri: torch.Tensor, ci: torch.Tensor, b: int) -> torch.Tensor:
+    """(n, h, w, C) -> (n, h+2, w+2, C) reflect-padded, b rows and columns before the image
+    and 2 - b after (``_chunks``' indices): slice copies, the padding rows and columns
+    gathered from the copy."""
     n, h, w, c = x.shape
     pad = x.new_empty(n, h + 2, w + 2, c)
-    pad[:, 2:, 2:] = x
-    pad[:, :2, 2:] = x[:, ri[:2]]
-    pad[:, :, :2] = pad[:, :, ci[:2] + 2]
+    pad[:, b:b + h, b:b + w] = x
+    pad[:, :b, b:b + w] = x[:, ri[:b]]
+    if b < 2:
+        pad[:, b + h:, b:b + w] = x[:, ri[b + h:]]
+    pad[:, :, :b] = pad[:, :, ci[:b] + b]
+    if b < 2:
+        pad[:, :, b + w:] = pad[:, :, ci[b + w:] + b]
     return pad
 
 
-def _padded(g: torch.Tensor, geom: Geometry):
+def _padded(g: torch.Tensor, geom: Geometry, centred: bool = False):
     """Per chunk of ``geom``: its rows in g (a slice), its shape (n, h, w), the reflect-padded
-    (n, h+2, w+2, C) copy of g there and the padding's indices (for ``_unpad``)."""
+    (n, h+2, w+2, C) copy of g there and the padding (for ``_unpad``)."""
     c = g.shape[1]
-    for start, n, h, w, ri, ci in _chunks(geom):
+    b = PADS[centred][0]
+    for start, n, h, w, ri, ci in _chunks(geom, centred):
         sl = slice(start, start + n * h * w)
-        yield sl, (n, h, w), _pad(g[sl].view(n, h, w, c), ri, ci), (ri, ci)
+        yield sl, (n, h, w), _pad(g[sl].view(n, h, w, c), ri, ci, b), (ri, ci, b)
 
 
-def _unpad(gpad: torch.Tensor, ri: torch.Tensor, ci: torch.Tensor, out: torch.Tensor) -> None:
+def _unpad(gpad: torch.Tensor, ri: torch.Tensor, ci: torch.Tensor, b: int,
+           out: torch.Tensor) -> None:
     """The backward of ``_pad``: fold the gradient of the padding back onto the pixels it was
     copied from (columns, then rows) and write the result to ``out`` (n, h, w, C)."""
-    gpad[:, :, 2:].index_add_(2, ci[:2], gpad[:, :, :2].clone())
-    out.copy_(gpad[:, 2:, 2:]).index_add_(1, ri[:2], gpad[:, :2, 2:])
+    h, w = out.shape[1:3]
+    inner = gpad[:, :, b:b + w]
+    inner.index_add_(2, ci[:b], gpad[:, :, :b].clone())
+    if b < 2:
+        inner.index_add_(2, ci[b + w:], gpad[:, :, b + w:].clone())
+    out.copy_(inner[:, b:b + h]).index_add_(1, ri[:b], inner[:, :b])
+    if b < 2:
+        out.index_add_(1, ri[b + h:], inner[:, b + h:])
 
 
 def _tap_index(pad: torch.Tensor, lo: int) -> torch.Tensor:
@@ -100,12 +119,13 @@ class FeatureDWLookup(torch.autograd.Function):
     the usual case."""
 
     @staticmethod
-    def forward(ctx, g, weight, geom, vmax):
+    def forward(ctx, g, weight, geom, vmax, centred):
         ctx.save_for_backward(g, weight)
         ctx.geom, ctx.clamps = geom, float(weight.abs().max()) * vmax >= 127.5
+        ctx.centred = centred
         acc = torch.empty_like(g)
         c = g.shape[1]
-        for sl, (n, h, w), pad, _ in _padded(g, geom):
+        for sl, (n, h, w), pad, _ in _padded(g, geom, centred):
             out = acc[sl].view(n, h, w, c)
             tmp = torch.empty_like(out)
             for k in range(DW_TAPS):
@@ -126,7 +146,7 @@ class FeatureDWLookup(torch.autograd.Function):
         grad_w = torch.zeros_like(weight)
         grad_g = torch.empty_like(g)
         kernel = weight.t().reshape(c, 1, 3, 3)          # tap k = 3i + j at (i, j)
-        for sl, (n, h, w), pad, pidx in _padded(g, ctx.geom):
+        for sl, (n, h, w), pad, pidx in _padded(g, ctx.geom, ctx.centred):
             go = grad[sl].view(n, h, w, c)
             if ctx.clamps:     # every tap its own clamp mask (float 0/1: cheaper than bools)
                 gpad = torch.zeros_like(pad)
@@ -147,7 +167,7 @@ class FeatureDWLookup(torch.autograd.Function):
                 gpad = gpad.permute(0, 2, 3, 1)
                 grad_w += gw.view(c, DW_TAPS).t()
             _unpad(gpad, *pidx, grad_g[sl].view(n, h, w, c))
-        return grad_g, grad_w, None, None
+        return grad_g, grad_w, None, None, None
 
 
 class FeatureDWTableLookup(torch.autograd.Function):
@@ -156,13 +176,13 @@ class FeatureDWTableLookup(torch.autograd.Function):
     that read it, and the input, straight through, the table's slope there times those."""
 
     @staticmethod
-    def forward(ctx, g, table, slope_t, geom, lo):
+    def forward(ctx, g, table, slope_t, geom, lo, centred):
         ctx.save_for_backward(g, slope_t)
-        ctx.geom, ctx.lo = geom, lo
+        ctx.geom, ctx.lo, ctx.centred = geom, lo, centred
         flat = table.reshape(DW_TAPS, -1)
         acc = torch.empty_like(g)
         c = g.shape[1]
-        for sl, (n, h, w), pad, _ in _padded(g, geom):
+        for sl, (n, h, w), pad, _ in _padded(g, geom, centred):
             idx = _tap_index(pad, lo)
             out = acc[sl].view(n, h, w, c)
             for k in range(DW_TAPS):
@@ -182,7 +202,7 @@ class FeatureDWTableLookup(torch.autograd.Function):
         slopes = slope_t.reshape(DW_TAPS, -1)
         grad_t = torch.zeros_like(slopes)
         grad_g = torch.empty_like(g)
-        for sl, (n, h, w), pad, pidx in _padded(g, ctx.geom):
+        for sl, (n, h, w), pad, pidx in _padded(g, ctx.geom, ctx.centred):
             idx = _tap_index(pad, ctx.lo)
             go = grad[sl].view(n, h, w, c)
             gpad = torch.zeros(idx.shape, dtype=g.dtype, device=g.device)
@@ -192,18 +212,19 @@ class FeatureDWTableLookup(torch.autograd.Function):
                 grad_t[k].index_add_(0, ik, go.reshape(-1))
                 gpad[:, i:i + h, j:j + w].addcmul_(go, slopes[k][ik].view_as(go))
             _unpad(gpad, *pidx, grad_g[sl].view(n, h, w, c))
-        return grad_g, grad_t.view_as(slope_t), None, None, None
+        return grad_g, grad_t.view_as(slope_t), None, None, None, None
 
 
 class FeatureDW(nn.Module):
     """DW 3x3 on C feature channels (cin = cout = C), residual = the pixel's own input.
 
     Linear taps ``w[k, c] * v`` while training; ``free_tables`` (LUT fine-tuning) makes each
-    tap's table of every channel a free function of its value, for the same bytes."""
+    tap's table of every channel a free function of its value, for the same bytes.
+    ``centred``: the window is centred on the pixel instead of the paper's corner window."""
 
-    def __init__(self, lo: int, hi: int, channels: int = 16):
+    def __init__(self, lo: int, hi: int, channels: int = 16, centred: bool = False):
         super().__init__()
-        self.lo, self.hi, self.channels = lo, hi, channels
+        self.lo, self.hi, self.channels, self.centred = lo, hi, channels, centred
         # every tap starts at 1: a box filter, as the first DW stage
         self.weight = nn.Parameter(torch.ones(DW_TAPS, channels))
         self.register_parameter("free", None)       # (9, N, C) once the tables are freed
@@ -229,16 +250,17 @@ class FeatureDW(nn.Module):
         """g: (P, C) requantised values (float integers) laid out as ``geom`` -> (P, C)."""
         if self.free is not None:
             t, d = int_table_with_slope(self.free, slope(self.free.detach()))
-            acc = FeatureDWTableLookup.apply(g, t, d, geom, self.lo)
+            acc = FeatureDWTableLookup.apply(g, t, d, geom, self.lo, self.centred)
         else:
-            acc = FeatureDWLookup.apply(g, self.weight, geom, max(abs(self.lo), abs(self.hi)))
+            acc = FeatureDWLookup.apply(g, self.weight, geom, max(abs(self.lo), abs(self.hi)),
+                                        self.centred)
         return round_add_clamp(acc, g, self.lo, self.hi, DW_DIVISOR)
 
     def reference(self, g: torch.Tensor, geom: Geometry) -> torch.Tensor:
         """The same stage through autograd of plain ops on the (P, 9, C) window of every pixel
         (a test oracle for the values and the gradients)."""
         from .layers import round_ste
-        win = g[window_index(geom, g.device)]                            # (P, 9, C)
+        win = g[window_index(geom, g.device, self.centred)]              # (P, 9, C)
         if self.free is None:
             acc = round_ste(dw_products(self.weight, win)).sum(1)
         else:        # gathered rows, plus the slope as the input's straight-through gradient

@@ -551,10 +551,10 @@ def UP(lo: int, hi: int, outputs: int = 16, channels: int = 16, skip: bool = Fal
 
 # ----------------------------------------------------------------------------- geometry
 
-def reflect_index(n: int, pad: int, device=None) -> torch.Tensor:
-    """Source indices of numpy ``np.pad(a, (pad, 0), 'reflect')`` for a length-n axis
+def reflect_index(n: int, pad: int, device=None, after: int = 0) -> torch.Tensor:
+    """Source indices of numpy ``np.pad(a, (pad, after), 'reflect')`` for a length-n axis
     (periodic reflection with period 2(n-1); n = 1 repeats the only value)."""
-    p = torch.arange(-pad, n, device=device)
+    p = torch.arange(-pad, n + after, device=device)
     if n == 1:
         return torch.zeros_like(p)
     m = 2 * (n - 1)

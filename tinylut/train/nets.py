@@ -10,7 +10,10 @@ Architectures (``ARCHS``; storage per stage in docs/tinylut-f.md):
 
 * ``tinylut-s``: no extra block in either branch (the released TinyLUT-S).
 * ``tinylut-f``: ``blocks`` DW+PW blocks of 16 channels in the MSB branch (DESIGN.md section
-  3); each adds 2 pixels up and left to the window of one rotation.
+  3); each adds 2 pixels up and left to the window of one rotation, or, with
+  ``centred_blocks``, 1 pixel on every side (the block sees both sides of the pixel within one
+  rotation, so what lies on either side is combined by the tables, not only by the sum of
+  the rotations).
 
 Tasks: ``sr`` (UP has scale^2 outputs, each with the residual of its own channel) and
 ``denoise`` (scale 1: UP has one output; no channel can be its residual, so the UP tables carry
@@ -111,10 +114,11 @@ class Block(nn.Module):
     every block doubled the features and added noise of their size, and five blocks saturated
     them: a pilot run stayed worse than its noisy input."""
 
-    def __init__(self, lo: int, hi: int, channels: int, scale_init: float):
+    def __init__(self, lo: int, hi: int, channels: int, scale_init: float,
+                 centred: bool = False):
         super().__init__()
         self.rqd = Requant(lo, hi, channels, scale_init)
-        self.dw = FeatureDW(lo, hi, channels)
+        self.dw = FeatureDW(lo, hi, channels, centred)
         self.rqp = Requant(lo, hi, channels, scale_init)
         self.pw = PW(lo, hi, channels)
         with torch.no_grad():
@@ -131,7 +135,8 @@ class Block(nn.Module):
 
 class LUTBranch(nn.Module):
     def __init__(self, name: str, lo: int, hi: int, outputs: int, channels: int = 16,
-                 scale_init: float = 0.8, blocks: int = 0, up_skip: bool = False):
+                 scale_init: float = 0.8, blocks: int = 0, up_skip: bool = False,
+                 centred_blocks: bool = False):
         super().__init__()
         self.name, self.lo, self.hi = name, lo, hi
         self.dw = DW(lo, hi, channels)
@@ -139,7 +144,7 @@ class LUTBranch(nn.Module):
         self.pw = PW(lo, hi, channels)
         # block scales start at 1 (no requantisation loss): ten requantisations at 0.8 would
         # shrink the MSB features to a tenth, a handful of levels, before training starts
-        self.blocks = nn.ModuleList(Block(lo, hi, channels, BLOCK_SCALE_INIT)
+        self.blocks = nn.ModuleList(Block(lo, hi, channels, BLOCK_SCALE_INIT, centred_blocks)
                                     for _ in range(blocks))
         self.rq2 = Requant(lo, hi, channels, scale_init)
         self.up = UP(lo, hi, outputs, channels, skip=up_skip)
@@ -164,7 +169,8 @@ class TinyLUT(nn.Module):
 
     def __init__(self, arch: str = "tinylut-s", task: str = "sr", scale: int = 4,
                  channels: int = 16, rotations: int = 4, scale_init: float = 0.8,
-                 msb_blocks: int | None = None, lsb_blocks: int | None = None):
+                 msb_blocks: int | None = None, lsb_blocks: int | None = None,
+                 centred_blocks: bool = False):
         super().__init__()
         if (arch, task) not in ARCHS:
             raise ValueError(f"unknown architecture/task {arch}/{task}; "
@@ -175,12 +181,13 @@ class TinyLUT(nn.Module):
             raise ValueError(f"super-resolution scale must be 2..8, got {scale}")
         spec = ARCHS[(arch, task)]
         self.arch, self.task, self.scale, self.rotations = arch, task, scale, rotations
+        self.centred_blocks = centred_blocks
         self.table_budget = spec.table_budget
         blocks = {"msb": spec.msb_blocks if msb_blocks is None else msb_blocks,
                   "lsb": spec.lsb_blocks if lsb_blocks is None else lsb_blocks}
         self.branches = nn.ModuleList(
             LUTBranch(n, lo, hi, scale * scale, channels, scale_init, blocks[n],
-                      up_skip=task == "denoise")
+                      up_skip=task == "denoise", centred_blocks=centred_blocks)
             for n, lo, hi in BRANCHES)
 
     def ddm_scales(self) -> list[torch.Tensor]:

@@ -73,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--scale", type=int, default=None, help="sr: 4 (default); denoise: 1")
     p.add_argument("--sigma", type=float, default=None,
                    help="denoise: the noise level (0..255 units) to train for")
+    p.add_argument("--centred-blocks", action="store_true",
+                   help="tinylut-f: the DW windows of the blocks are centred on the pixel (rows "
+                        "and columns -1..1) instead of the paper's corner window (-2..0)")
     p.add_argument("--table-budget", type=int, default=None,
                    help="bytes of baked tables at most, kept by capping the DDM scales "
                         "(default: the architecture's, e.g. 22000 for tinylut-s denoise; 0: none)")
@@ -202,7 +205,8 @@ def load_checkpoint(path) -> dict:
 
 def net_from_args(saved: dict):
     """The network a run's args describe, its tables freed when the run tunes them."""
-    net = build_net(saved["arch"], saved.get("task", "sr"), saved.get("scale"))
+    net = build_net(saved["arch"], saved.get("task", "sr"), saved.get("scale"),
+                    centred_blocks=bool(saved.get("centred_blocks")))
     if saved.get("tune_tables"):
         net.free_tables(block_dw=bool(saved.get("tune_block_dw")))
     return net
@@ -278,8 +282,8 @@ def train(args) -> None:
         saved = state["args"]
         # the run's identity comes from the checkpoint; the schedule, the L2 pull, the
         # weight average and the image scales may change on resume (see RESUME_DEFAULTS)
-        for k in ("arch", "task", "scale", "sigma", "table_budget", "data", "batch", "patch",
-                  "seed"):
+        for k in ("arch", "task", "scale", "sigma", "centred_blocks", "table_budget", "data",
+                  "batch", "patch", "seed"):
             if k in saved:
                 setattr(args, k, saved[k])
     for k, default in RESUME_DEFAULTS.items():   # given > the run's > the default
