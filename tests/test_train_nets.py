@@ -29,23 +29,26 @@ SHAPES = [(1, 1), (1, 6), (6, 1), (2, 5), (5, 2), (3, 3), (7, 4), (9, 11), (13, 
 NETS = sorted(ARCHS)
 
 
-def random_net(arch, task, seed, centred_blocks=False):
+def random_net(arch, task, seed, centred_blocks=False, msb_channels=None):
     torch.manual_seed(seed)
-    net = build_net(arch, task, centred_blocks=centred_blocks)
+    net = build_net(arch, task, centred_blocks=centred_blocks, msb_channels=msb_channels)
     return randomize(net, seed) if seed else net
 
 
-@pytest.mark.parametrize("arch, task, seed, centred", [  # tinylut-s sr: test_train_parity.py
-    (a, t, seed, False) for a, t in NETS if (a, t) != ("tinylut-s", "sr")
+@pytest.mark.parametrize("arch, task, seed, centred, width", [  # S sr: test_train_parity.py
+    (a, t, seed, False, None) for a, t in NETS if (a, t) != ("tinylut-s", "sr")
     for seed in ((0, 1, 2, 3) if a == "tinylut-s" else (0, 1))] + [
-    ("tinylut-f", t, 2, True) for t in ("sr", "denoise")])
-def test_random_networks_bake_bit_exact(arch, task, seed, centred):
-    net = random_net(arch, task, seed, centred)
+    ("tinylut-f", t, 2, True, None) for t in ("sr", "denoise")] + [
+    ("tinylut-s", "sr", 3, False, 24), ("tinylut-s", "denoise", 3, False, 32)])
+def test_random_networks_bake_bit_exact(arch, task, seed, centred, width):
+    net = random_net(arch, task, seed, centred, width)
     spec = from_bytes(to_bytes(bake(net, name="x")))          # through the file format
     assert (spec.arch, spec.task, spec.scale) == (arch, task, 1 if task == "denoise" else 4)
-    assert [st.centred for st in spec.branches[0].stages] == \
-        [centred and 0 < i < len(spec.branches[0].stages) - 1 and i % 2 == 0
-         for i in range(len(spec.branches[0].stages))]
+    msb = spec.branches[0].stages
+    assert [st.centred for st in msb] == \
+        [centred and 0 < i < len(msb) - 1 and i % 2 == 0 for i in range(len(msb))]
+    assert msb[0].cout == (width or 16) and msb[-1].cin == (width or 16)
+    assert msb[-1].residual == (task == "sr" and width is None)
     engine = engine_or_none(spec)
     for img in parity_images(seed, SHAPES):
         got = net.restore(img)

@@ -540,7 +540,7 @@ class PointTable(nn.Module):
 
 
 def PW(lo: int, hi: int, channels: int = 16) -> PointTable:
-    return PointTable(lo, hi, (1, 64, 64, 16), lo, hi, clamp_sum=False, channels=channels)
+    return PointTable(lo, hi, (1, 64, 64, channels), lo, hi, clamp_sum=False, channels=channels)
 
 
 def UP(lo: int, hi: int, outputs: int = 16, channels: int = 16, skip: bool = False

@@ -15,6 +15,9 @@ Architectures (``ARCHS``; storage per stage in docs/tinylut-f.md):
   rotation, so what lies on either side is combined by the tables, not only by the sum of
   the rotations).
 
+``msb_channels`` widens the MSB branch (16 features by default, as the paper): every MSB stage
+then has that many features, and its UP, with more inputs than outputs, no residual.
+
 Tasks: ``sr`` (UP has scale^2 outputs, each with the residual of its own channel) and
 ``denoise`` (scale 1: UP has one output; no channel can be its residual, so the UP tables carry
 the skip instead: ``T_c[v] = rne(clamp(MLP_c(v) + v))`` and the branch starts as the mean of
@@ -170,7 +173,7 @@ class TinyLUT(nn.Module):
     def __init__(self, arch: str = "tinylut-s", task: str = "sr", scale: int = 4,
                  channels: int = 16, rotations: int = 4, scale_init: float = 0.8,
                  msb_blocks: int | None = None, lsb_blocks: int | None = None,
-                 centred_blocks: bool = False):
+                 centred_blocks: bool = False, msb_channels: int | None = None):
         super().__init__()
         if (arch, task) not in ARCHS:
             raise ValueError(f"unknown architecture/task {arch}/{task}; "
@@ -182,11 +185,15 @@ class TinyLUT(nn.Module):
         spec = ARCHS[(arch, task)]
         self.arch, self.task, self.scale, self.rotations = arch, task, scale, rotations
         self.centred_blocks = centred_blocks
+        # features of the MSB branch (the LSB branch keeps ``channels``): a wider MSB branch's
+        # UP has more inputs than outputs, so it has no residual
+        self.msb_channels = channels if msb_channels is None else msb_channels
+        width = {"msb": self.msb_channels, "lsb": channels}
         self.table_budget = spec.table_budget
         blocks = {"msb": spec.msb_blocks if msb_blocks is None else msb_blocks,
                   "lsb": spec.lsb_blocks if lsb_blocks is None else lsb_blocks}
         self.branches = nn.ModuleList(
-            LUTBranch(n, lo, hi, scale * scale, channels, scale_init, blocks[n],
+            LUTBranch(n, lo, hi, scale * scale, width[n], scale_init, blocks[n],
                       up_skip=task == "denoise", centred_blocks=centred_blocks)
             for n, lo, hi in BRANCHES)
 

@@ -76,6 +76,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--centred-blocks", action="store_true",
                    help="tinylut-f: the DW windows of the blocks are centred on the pixel (rows "
                         "and columns -1..1) instead of the paper's corner window (-2..0)")
+    p.add_argument("--msb-channels", type=int, default=None,
+                   help="features of the MSB branch (default 16, as the paper; the LSB branch "
+                        "keeps 16)")
     p.add_argument("--table-budget", type=int, default=None,
                    help="bytes of baked tables at most, kept by capping the DDM scales "
                         "(default: the architecture's, e.g. 22000 for tinylut-s denoise; 0: none)")
@@ -206,7 +209,8 @@ def load_checkpoint(path) -> dict:
 def net_from_args(saved: dict):
     """The network a run's args describe, its tables freed when the run tunes them."""
     net = build_net(saved["arch"], saved.get("task", "sr"), saved.get("scale"),
-                    centred_blocks=bool(saved.get("centred_blocks")))
+                    centred_blocks=bool(saved.get("centred_blocks")),
+                    msb_channels=saved.get("msb_channels"))
     if saved.get("tune_tables"):
         net.free_tables(block_dw=bool(saved.get("tune_block_dw")))
     return net
@@ -282,8 +286,8 @@ def train(args) -> None:
         saved = state["args"]
         # the run's identity comes from the checkpoint; the schedule, the L2 pull, the
         # weight average and the image scales may change on resume (see RESUME_DEFAULTS)
-        for k in ("arch", "task", "scale", "sigma", "centred_blocks", "table_budget", "data",
-                  "batch", "patch", "seed"):
+        for k in ("arch", "task", "scale", "sigma", "centred_blocks", "msb_channels",
+                  "table_budget", "data", "batch", "patch", "seed"):
             if k in saved:
                 setattr(args, k, saved[k])
     for k, default in RESUME_DEFAULTS.items():   # given > the run's > the default
