@@ -17,9 +17,8 @@
 # resume only if set), RUN (run folder), KEEP (the kept checkpoint, for a second run of the same
 # model, e.g. an experiment), INIT (start from this checkpoint's weights: the sigma-25 run for
 # sigma 15/50, or a TinyLUT-S run to grow into TinyLUT-F), EXTRA (more trainer options), NOTE
-# (bake: the run's history for the file's meta).
-# TinyLUT-F validates every 2000 steps: the C engine runs its 16->16 DW stages on the generic
-# path, so Set12/Set5 through the baked file takes minutes rather than seconds.
+# (bake: the run's history for the file's meta), VAL_EVERY (steps between validations; default
+# 500 for TinyLUT-S, 2000 for TinyLUT-F, whose validation costs more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:?usage: tools/train_model.sh MODEL [bake]}
@@ -43,7 +42,7 @@ case "$MODEL" in
              --data "$TRAIN/T91" "$TRAIN/BSD200" "$TRAIN/BSD400" --val "$SHARED/data/sr/Set5") ;;
     *) echo "unknown model $MODEL (see the top of $0)" >&2; exit 2 ;;
 esac
-VAL_EVERY=$([[ $ARCH == tinylut-s ]] && echo 500 || echo 2000)  # F: the C engine's slower path
+VAL_EVERY=${VAL_EVERY:-$([[ $ARCH == tinylut-s ]] && echo 500 || echo 2000)}
 
 if [[ "${2:-}" == bake ]]; then
     exec python tools/train_bake.py "$KEEP" "tinylut/models/$MODEL.tlut" --name "$MODEL" ${NOTE:+--note "$NOTE"}
