@@ -299,12 +299,13 @@ def test_tune_block_dw_may_be_added_on_a_later_resume(folders, tmp_path):
 def test_centred_blocks_and_width_are_kept_on_resume_and_baked(folders, tmp_path):
     from tinylut.train.trainer import net_from_args
     run(folders, tmp_path / "c", "--steps", "4", "--stop-at", "2", "--arch", "tinylut-f",
-        "--val-every", "100", "--centred-blocks", "--msb-channels", "20")
+        "--val-every", "100", "--centred-blocks", "--msb-channels", "20", "--msb-blocks", "2")
     run(folders, tmp_path / "c", "--resume", "--stop-at", "3", "--bake", str(tmp_path / "c.tlut"))
     state = torch.load(tmp_path / "c" / "last.pt", weights_only=False)
     assert state["args"]["centred_blocks"] and state["step"] == 3
-    assert state["args"]["msb_channels"] == 20
+    assert state["args"]["msb_channels"] == 20 and state["args"]["msb_blocks"] == 2
     net = net_from_args(state["args"])
+    assert len(net.branches[0].blocks) == 2
     assert all(blk.dw.centred and blk.dw.channels == 20 for blk in net.branches[0].blocks)
     net.load_state_dict(state["ema"])
     spec = read_model(tmp_path / "c.tlut")

@@ -76,6 +76,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--centred-blocks", action="store_true",
                    help="tinylut-f: the DW windows of the blocks are centred on the pixel (rows "
                         "and columns -1..1) instead of the paper's corner window (-2..0)")
+    p.add_argument("--msb-blocks", type=int, default=None,
+                   help="DW+PW blocks in the MSB branch (default: the architecture's, 4 for "
+                        "tinylut-f x4, 5 for its denoisers, 0 for tinylut-s)")
     p.add_argument("--msb-channels", type=int, default=None,
                    help="features of the MSB branch (default 16, as the paper; the LSB branch "
                         "keeps 16)")
@@ -210,7 +213,8 @@ def net_from_args(saved: dict):
     """The network a run's args describe, its tables freed when the run tunes them."""
     net = build_net(saved["arch"], saved.get("task", "sr"), saved.get("scale"),
                     centred_blocks=bool(saved.get("centred_blocks")),
-                    msb_channels=saved.get("msb_channels"))
+                    msb_channels=saved.get("msb_channels"),
+                    msb_blocks=saved.get("msb_blocks"))
     if saved.get("tune_tables"):
         net.free_tables(block_dw=bool(saved.get("tune_block_dw")))
     return net
@@ -287,7 +291,7 @@ def train(args) -> None:
         # the run's identity comes from the checkpoint; the schedule, the L2 pull, the
         # weight average and the image scales may change on resume (see RESUME_DEFAULTS)
         for k in ("arch", "task", "scale", "sigma", "centred_blocks", "msb_channels",
-                  "table_budget", "data", "batch", "patch", "seed"):
+                  "msb_blocks", "table_budget", "data", "batch", "patch", "seed"):
             if k in saved:
                 setattr(args, k, saved[k])
     for k, default in RESUME_DEFAULTS.items():   # given > the run's > the default
