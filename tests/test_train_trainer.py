@@ -260,6 +260,12 @@ def test_init_grows_tinylut_s_into_tinylut_f_with_the_same_function(folders, tmp
         load_init(build_net("tinylut-f", "denoise"), {"model": small.state_dict()}, "s.pt")
     with pytest.raises(SystemExit, match="do not fit"):
         load_init(build_net("tinylut-s", "sr"), {"model": big.state_dict()}, "f.pt")
+    # an F run's blocks fit an F net only with the same windows (the same shapes otherwise)
+    centred = build_net("tinylut-f", "sr", centred_blocks=True)
+    assert load_init(centred, {"model": small.state_dict()}, "s.pt") > 0   # S: no blocks
+    with pytest.raises(SystemExit, match="windows"):
+        load_init(centred, {"model": big.state_dict(), "args": {}}, "f.pt")
+    load_init(centred, {"model": big.state_dict(), "args": {"centred_blocks": True}}, "f.pt")
     # through the trainer: an F run started from an S run's checkpoint
     run(folders, tmp_path / "s", "--steps", "2")
     run(folders, tmp_path / "f", "--steps", "2", "--arch", "tinylut-f", "--val-every", "100",

@@ -228,6 +228,11 @@ def load_init(net, init: dict, path) -> int:
     the smaller one's function exactly and training only has to add what the blocks bring.
     Returns the number of tensors left at their start."""
     weights = init.get("ema") or init["model"]
+    own = bool(init.get("args", {}).get("centred_blocks"))
+    if any(".blocks." in k for k in weights) and own != net.centred_blocks:
+        raise SystemExit(f"--init {path}: its blocks have {'centred' if own else 'corner'} "
+                         f"windows, this network {'centred' if net.centred_blocks else 'corner'} "
+                         f"ones (--centred-blocks)")
     try:
         missing, unexpected = net.load_state_dict(weights, strict=False)
     except RuntimeError as e:      # shapes differ: another task, scale or width
