@@ -80,6 +80,10 @@ def test_info(model):
     minfo = model.info()
     assert minfo["table_bytes"] == sum(s["bytes"] for s in minfo["stages"])
     assert len(minfo["stages"]) == 6
+    assert [s["window"] for s in minfo["stages"]] == ["corner", "", ""] * 2
+    layout = (("dw", 16), ("pw", 16), ("dw", 16))
+    centred = tinylut.Model(random_model(1, layout=layout, centred="alternate")).info()
+    assert [s["window"] for s in centred["stages"]][:4] == ["corner", "", "centred", ""]
 
 
 def test_restore_never_imports_torch(tmp_path):

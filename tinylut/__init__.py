@@ -96,8 +96,10 @@ class Model:
         return out[:, :, 0] if image.ndim == 2 else out
 
     def info(self) -> dict:
-        stages = [{"branch": b.name, "stage": i, "kind": st.kind, "cin": st.cin,
-                   "cout": st.cout, "rows": int(st.table.shape[1]), "bytes": st.table_bytes}
+        stages = [{"branch": b.name, "stage": i, "kind": st.kind,
+                   "window": ("centred" if st.centred else "corner") if st.kind == "dw" else "",
+                   "cin": st.cin, "cout": st.cout, "rows": int(st.table.shape[1]),
+                   "bytes": st.table_bytes}
                   for b in self.spec.branches for i, st in enumerate(b.stages)]
         extra = {"sigma": self.spec.meta["sigma"]} if self.sigma is not None else {}
         return {"name": self.name, "arch": self.arch, "task": self.task, "scale": self.scale,

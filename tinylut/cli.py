@@ -322,10 +322,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     for k in ("name", "arch", "task", "scale", "sigma", "rotations", "source"):
         if k in info:
             print(f"{k:<12}{info[k]}")
-    cols = ("branch", "stage", "kind", "cin", "cout", "rows", "bytes")
+    cols = ("branch", "stage", "kind", "window", "cin", "cout", "rows", "bytes")
     table = [[str(st[c]) for c in cols] for st in info["stages"]]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(cols)]
-    left = ("branch", "kind")   # text columns left, numbers right
+    left = ("branch", "kind", "window")   # text columns left, numbers right
 
     def fmt(values):
         return "  ".join(f"{v:<{w}}" if c in left else f"{v:>{w}}"
