@@ -110,6 +110,12 @@ int tl_check_model(const tl_model *m) {
     return TL_OK;
 }
 
+/* Tap offsets of a DW stage at rotation r: tap k of pixel (y, x) reads (y + dy[k], x + dx[k]). */
+static void tap_offsets(const tl_stage *st, int r, int *dy, int *dx) {
+    const int o = tl_window_origin(st);
+    for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - o, k % 3 - o, &dy[k], &dx[k]);
+}
+
 /* Rows of the input of stage s needed for its output rows [a, b). */
 static void input_rows(const tl_stage *st, int r, int height, int a, int b, int *ia, int *ib) {
     if (st->kind != TL_DW) {
@@ -117,13 +123,12 @@ static void input_rows(const tl_stage *st, int r, int height, int a, int b, int 
         *ib = b;
         return;
     }
-    const int o = tl_window_origin(st);
+    int dy[9], dx[9];
+    tap_offsets(st, r, dy, dx);
     int lo = height, hi = -1;
     for (int k = 0; k < 9; k++) {
-        int dy, dx;
-        rotate_offset(r, k / 3 - o, k % 3 - o, &dy, &dx);
         for (int y = a; y < b; y++) {
-            const int yy = reflect(y + dy, height);
+            const int yy = reflect(y + dy[k], height);
             if (yy < lo) lo = yy;
             if (yy > hi) hi = yy;
         }
@@ -240,12 +245,6 @@ static void split_rows(workspace *w, int b, const tl_image_in *in, int a, int e)
         for (int x = 0; x < w->width; x++) row[x] = lut[src[(ptrdiff_t)x * in->col_stride]];
         fill_halo(row, w->width, 1);
     }
-}
-
-/* Tap offsets of a DW stage at rotation r: tap k of pixel (y, x) reads (y + dy[k], x + dx[k]). */
-static void tap_offsets(const tl_stage *st, int r, int *dy, int *dx) {
-    const int o = tl_window_origin(st);
-    for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - o, k % 3 - o, &dy[k], &dx[k]);
 }
 
 /* Rows of branch b's input that rotation r needs for output rows [y0, y1). */

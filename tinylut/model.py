@@ -37,8 +37,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"TINYLUT\0"
-VERSION = 2
-VERSIONS = (1, 2)       # readable; version 1 has no centred windows
+VERSIONS = (1, 2)       # readable; version 1 has no centred windows (see file_version)
 WINDOWS = {"corner": False, "centred": True}
 TAPS = {"dw": 9, "pw": 1}
 SPLITS = ("msb", "lsb", "full")

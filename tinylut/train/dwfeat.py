@@ -56,11 +56,12 @@ def dw_products(weight: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
 
 
 def _chunks(geom: Geometry, centred: bool):
-    """(start, n, h, w, row reflect index, column reflect index) of every chunk."""
+    """(start, n, h, w, padding) of every chunk; padding: the row and column reflect indices
+    and the rows (columns) before the image, as ``_pad`` and ``_unpad`` take them."""
     start = 0
     b, a = PADS[centred]
     for n, h, w in geom:
-        yield start, n, h, w, reflect_index(h, b, after=a), reflect_index(w, b, after=a)
+        yield start, n, h, w, (reflect_index(h, b, after=a), reflect_index(w, b, after=a), b)
         start += n * h * w
 
 
@@ -84,10 +85,9 @@ def _padded(g: torch.Tensor, geom: Geometry, centred: bool = False):
     """Per chunk of ``geom``: its rows in g (a slice), its shape (n, h, w), the reflect-padded
     (n, h+2, w+2, C) copy of g there and the padding (for ``_unpad``)."""
     c = g.shape[1]
-    b = PADS[centred][0]
-    for start, n, h, w, ri, ci in _chunks(geom, centred):
+    for start, n, h, w, padding in _chunks(geom, centred):
         sl = slice(start, start + n * h * w)
-        yield sl, (n, h, w), _pad(g[sl].view(n, h, w, c), ri, ci, b), (ri, ci, b)
+        yield sl, (n, h, w), _pad(g[sl].view(n, h, w, c), *padding), padding
 
 
 def _unpad(gpad: torch.Tensor, ri: torch.Tensor, ci: torch.Tensor, b: int,
