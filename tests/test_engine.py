@@ -1,4 +1,8 @@
 """The C engine equals the numpy reference on random models, images and shapes."""
+import multiprocessing
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -77,6 +81,47 @@ def test_output_independent_of_threads_and_bands():
     wide = np.random.default_rng(1).integers(0, 256, (5, 3000), dtype=np.uint8)
     np.testing.assert_array_equal(model(wide, threads=2, isa="scalar"),
                                   reference.restore(spec, wide))
+
+
+def test_concurrent_calls_share_the_pool():
+    """Calls from several user threads at once (the pool is process-wide) each get their own
+    image, whatever thread counts they ask for (the pool grows to the largest)."""
+    model = tinylut.Model(random_model(6))
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 256, (40, 23, 3), dtype=np.uint8) for _ in range(6)]
+    want = [model(im, threads=1, isa="scalar") for im in images]
+    with ThreadPoolExecutor(max_workers=6) as users:
+        got = list(users.map(lambda i: model(images[i], threads=1 + i % 4, isa="scalar"),
+                             range(6)))
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+def _restore_in_child(conn):
+    model = tinylut.Model(random_model(5))
+    image = np.random.default_rng(0).integers(0, 256, (33, 20), dtype=np.uint8)
+    conn.send(model(image, threads=2, isa="scalar"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_threads_work_in_a_forked_child():
+    """A child forked after the parent used the pool has the pool object but not its threads:
+    it must start its own instead of waiting on threads that are not there."""
+    model = tinylut.Model(random_model(5))
+    image = np.random.default_rng(0).integers(0, 256, (33, 20), dtype=np.uint8)
+    want = model(image, threads=2, isa="scalar")   # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_restore_in_child, args=(child,))
+    proc.start()
+    try:
+        assert parent.poll(60), "the forked child did not finish its restore"
+        np.testing.assert_array_equal(parent.recv(), want)
+    finally:
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+    assert proc.exitcode == 0
 
 
 def test_channels_are_independent():
