@@ -266,6 +266,15 @@ def test_init_grows_tinylut_s_into_tinylut_f_with_the_same_function(folders, tmp
     with pytest.raises(SystemExit, match="windows"):
         load_init(centred, {"model": big.state_dict(), "args": {}}, "f.pt")
     load_init(centred, {"model": big.state_dict(), "args": {"centred_blocks": True}}, "f.pt")
+    # an F run grows by a block the same way: the new (last) block starts as the identity
+    with torch.no_grad():
+        for p in centred.parameters():
+            p.mul_(1 + 0.3 * torch.randn_like(p))
+    deeper = build_net("tinylut-f", "sr", centred_blocks=True, msb_blocks=5)
+    grown = load_init(deeper, {"model": centred.state_dict(), "args": {"centred_blocks": True}},
+                      "f.pt")
+    assert grown == len([k for k in deeper.state_dict() if ".blocks.4." in k]) > 0
+    assert torch.equal(deeper(x), centred(x))
     # through the trainer: an F run started from an S run's checkpoint
     run(folders, tmp_path / "s", "--steps", "2")
     run(folders, tmp_path / "f", "--steps", "2", "--arch", "tinylut-f", "--val-every", "100",
