@@ -281,6 +281,10 @@ def test_init_grows_tinylut_s_into_tinylut_f_with_the_same_function(folders, tmp
         "--init", str(tmp_path / "s" / "last.pt"))
     log = (tmp_path / "f" / "train.log").read_text()
     assert "block tensors start as the identity" in log
+    # a resume keeps the record of where the weights started (it does not load them again)
+    run(folders, tmp_path / "f", "--resume", "--steps", "3")
+    state = torch.load(tmp_path / "f" / "last.pt", weights_only=False)
+    assert state["step"] == 3 and state["args"]["init"] == str(tmp_path / "s" / "last.pt")
 
 
 def test_tune_block_dw_may_be_added_on_a_later_resume(folders, tmp_path):

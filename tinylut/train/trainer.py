@@ -295,8 +295,9 @@ def train(args) -> None:
         saved = state["args"]
         # the run's identity comes from the checkpoint; the schedule, the L2 pull, the
         # weight average and the image scales may change on resume (see RESUME_DEFAULTS)
+        # (and where its weights started: "init" is only recorded then, never loaded again)
         for k in ("arch", "task", "scale", "sigma", "centred_blocks", "msb_channels",
-                  "msb_blocks", "table_budget", "data", "batch", "patch", "seed"):
+                  "msb_blocks", "table_budget", "data", "batch", "patch", "seed", "init"):
             if k in saved:
                 setattr(args, k, saved[k])
     for k, default in RESUME_DEFAULTS.items():   # given > the run's > the default
