@@ -53,6 +53,9 @@ def main() -> None:
     ap.add_argument("--note", default=None,
                     help="how the run got here, kept in the file's meta as 'history' (the "
                          "checkpoint only knows its last schedule, e.g. not earlier resumes)")
+    ap.add_argument("--init", default=None,
+                    help="where the run's weights started, for a checkpoint that does not say "
+                         "(runs resumed before the trainer kept 'init' on resume)")
     ap.add_argument("--weights", choices=["ema", "last"], default="ema",
                     help="the weight average (when the checkpoint has one) or the last step's")
     a = ap.parse_args()
@@ -73,7 +76,7 @@ def main() -> None:
             "batch": f"{args['batch']} x {args['patch']}x{args['patch']} "
                      f"{'LR' if task == 'sr' else 'noisy'} patches",
             "seed": args["seed"], "scale_l2": args.get("scale_l2"),
-            "init": f"weights of {args['init']}" if args.get("init") else
+            "init": f"weights of {a.init or args['init']}" if a.init or args.get("init") else
                     "from scratch (kaiming MLPs, unit DW taps, scales 0.8; F blocks: identity)",
             "weights": f"moving average (decay {args.get('ema')})" if use_ema else "last step"}
     meta.update(tables_meta(args))

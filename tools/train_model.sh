@@ -16,7 +16,8 @@
 # Environment: THREADS (torch threads, default 1), STEPS (length of the cosine schedule; on
 # resume only if set), RUN (run folder), KEEP (the kept checkpoint, for a second run of the same
 # model, e.g. an experiment), INIT (start from this checkpoint's weights: the sigma-25 run for
-# sigma 15/50, or a TinyLUT-S run to grow into TinyLUT-F), EXTRA (more trainer options), NOTE
+# sigma 15/50, or a TinyLUT-S run to grow into TinyLUT-F; with bake: where the kept run started,
+# when its checkpoint does not say), EXTRA (more trainer options), NOTE
 # (bake: the run's history for the file's meta), VAL_EVERY (steps between validations; default
 # 500 for TinyLUT-S, 2000 for TinyLUT-F, whose validation costs more).
 set -euo pipefail
@@ -45,7 +46,8 @@ esac
 VAL_EVERY=${VAL_EVERY:-$([[ $ARCH == tinylut-s ]] && echo 500 || echo 2000)}
 
 if [[ "${2:-}" == bake ]]; then
-    exec python tools/train_bake.py "$KEEP" "tinylut/models/$MODEL.tlut" --name "$MODEL" ${NOTE:+--note "$NOTE"}
+    exec python tools/train_bake.py "$KEEP" "tinylut/models/$MODEL.tlut" --name "$MODEL" ${NOTE:+--note "$NOTE"} \
+        ${INIT:+--init "$INIT"}
 fi
 
 mkdir -p "$RUN" "$(dirname "$KEEP")"
