@@ -97,6 +97,17 @@ def test_concurrent_calls_share_the_pool():
         np.testing.assert_array_equal(g, w)
 
 
+def test_a_huge_thread_count_starts_a_bounded_pool():
+    """The pool's threads outlive the call: a huge ``threads`` must not leave that many."""
+    import threading
+    model = tinylut.Model(random_model(3))
+    image = np.random.default_rng(3).integers(0, 256, (400, 9), dtype=np.uint8)
+    want = model(image, threads=1, isa="scalar")
+    before = threading.active_count()
+    np.testing.assert_array_equal(model(image, threads=10**6, isa="scalar"), want)
+    assert threading.active_count() - before <= max(8, 4 * (os.cpu_count() or 1))
+
+
 def _restore_in_child(conn):
     model = tinylut.Model(random_model(5))
     image = np.random.default_rng(0).integers(0, 256, (33, 20), dtype=np.uint8)

@@ -16,6 +16,9 @@ _KIND_CODES = {"dw": 0, "pw": 1}
 ISA_NAMES = _core.ISA_NAMES
 MIN_ROWS_PER_THREAD = 8  # below this a thread costs more than it saves
 JOBS_PER_THREAD = 2      # smaller jobs even out threads that the machine slows unequally
+# The pool's threads live as long as the process: more than this many would only sit idle
+# (the work is CPU-bound), so a larger ``threads`` runs on this many.
+MAX_POOL_THREADS = max(8, 4 * (os.cpu_count() or 1))
 
 
 def _stage_arrays(st, in_lo: int, in_n: int) -> dict:
@@ -127,6 +130,6 @@ def run(core, scale: int, image: np.ndarray, threads: int, isa: int) -> np.ndarr
                 return
             work(job)
 
-    for done in _POOL.submit_all(worker, min(threads, len(jobs))):
+    for done in _POOL.submit_all(worker, min(threads, len(jobs), MAX_POOL_THREADS)):
         done.result()   # re-raises a worker's error
     return out
