@@ -82,14 +82,15 @@ class _SharedPool:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._size = 0
-        os.register_at_fork(after_in_child=self._forget)
+        if hasattr(os, "register_at_fork"):   # not on Windows, which cannot fork
+            os.register_at_fork(after_in_child=self._forget)
 
     def _forget(self):
         self._lock = threading.Lock()
         self._pool, self._size = None, 0
 
     def submit_all(self, fn, count: int) -> list:
-        """``count`` calls of ``fn`` on at least ``count`` threads."""
+        """``count`` calls of ``fn`` on a pool of at least ``count`` threads."""
         with self._lock:   # submitting under the lock: a pool being replaced still takes them
             if self._pool is None or self._size < count:
                 if self._pool is not None:
