@@ -137,6 +137,10 @@ def test_shipped_denoiser_names_and_missing_models(monkeypatch):
             continue
         with pytest.raises(FileNotFoundError, match=name):
             tinylut.restore(img, **kw)
+    # once every one is shipped, the error is still checked: hide the package's files
+    monkeypatch.setattr(tinylut, "_shipped_path", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="tinylut-f-dn50"):
+        tinylut.restore(img, task="denoise", sigma=50, model="tinylut-f")
 
 
 @pytest.mark.parametrize("kw, error, message", [
