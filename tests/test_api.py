@@ -139,6 +139,7 @@ def test_shipped_denoiser_names_and_missing_models(monkeypatch):
             tinylut.restore(img, **kw)
     # once every one is shipped, the error is still checked: hide the package's files
     monkeypatch.setattr(tinylut, "_shipped_path", lambda name: None)
+    monkeypatch.setattr(tinylut, "_loaded", {})   # nor the models loaded so far
     with pytest.raises(FileNotFoundError, match="tinylut-f-dn50"):
         tinylut.restore(img, task="denoise", sigma=50, model="tinylut-f")
 
