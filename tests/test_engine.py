@@ -1,6 +1,7 @@
 """The C engine equals the numpy reference on random models, images and shapes."""
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -99,7 +100,6 @@ def test_concurrent_calls_share_the_pool():
 
 def test_a_huge_thread_count_starts_a_bounded_pool():
     """The pool's threads outlive the call: a huge ``threads`` must not leave that many."""
-    import threading
     model = tinylut.Model(random_model(3))
     image = np.random.default_rng(3).integers(0, 256, (400, 9), dtype=np.uint8)
     want = model(image, threads=1, isa="scalar")

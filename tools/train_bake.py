@@ -66,6 +66,7 @@ def main() -> None:
     task = args.get("task", "sr")
     net = net_from_args(args)
     use_ema = a.weights == "ema" and state.get("ema") is not None
+    start = a.init or args.get("init")
     net.load_state_dict(state["ema"] if use_ema else state["model"])
     meta = {"trained_steps": state["step"], "train_hours": round(state["wall"] / 3600, 3),
             "schedule": f"adam cosine {args['lr']}->{args['lr_min']} over {args['steps']} steps"
@@ -76,7 +77,7 @@ def main() -> None:
             "batch": f"{args['batch']} x {args['patch']}x{args['patch']} "
                      f"{'LR' if task == 'sr' else 'noisy'} patches",
             "seed": args["seed"], "scale_l2": args.get("scale_l2"),
-            "init": f"weights of {a.init or args['init']}" if a.init or args.get("init") else
+            "init": f"weights of {start}" if start else
                     "from scratch (kaiming MLPs, unit DW taps, scales 0.8; F blocks: identity)",
             "weights": f"moving average (decay {args.get('ema')})" if use_ema else "last step"}
     meta.update(tables_meta(args))
