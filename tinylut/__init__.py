@@ -72,7 +72,8 @@ class Model:
     def __init__(self, spec: ModelSpec, source: str = "<memory>"):
         self.spec = spec
         self.source = source
-        self._core = engine.build_core(spec)
+        # one C model per network: the first, then the later passes on its output
+        self._cores = [(engine.build_core(n), n.scale) for n in spec.networks]
 
     name = property(lambda self: self.spec.name)
     arch = property(lambda self: self.spec.arch)
@@ -91,19 +92,23 @@ class Model:
 
     def __call__(self, image: np.ndarray, *, threads: int | None = None,
                  isa: str | None = None) -> np.ndarray:
-        img3 = check_image(image)
-        out = engine.run(self._core, self.scale, img3, _threads(threads), engine.isa_code(isa))
+        out = check_image(image)
+        n_threads, isa_code = _threads(threads), engine.isa_code(isa)
+        for core, scale in self._cores:
+            out = engine.run(core, scale, out, n_threads, isa_code)
         return out[:, :, 0] if image.ndim == 2 else out
 
     def info(self) -> dict:
-        stages = [{"branch": b.name, "stage": i, "kind": st.kind,
+        stages = [{"pass": p, "branch": b.name, "stage": i, "kind": st.kind,
                    "window": ("centred" if st.centred else "corner") if st.kind == "dw" else "",
                    "cin": st.cin, "cout": st.cout, "rows": int(st.table.shape[1]),
                    "bytes": st.table_bytes}
-                  for b in self.spec.branches for i, st in enumerate(b.stages)]
+                  for p, net in enumerate(self.spec.networks)
+                  for b in net.branches for i, st in enumerate(b.stages)]
         extra = {"sigma": self.spec.meta["sigma"]} if self.sigma is not None else {}
         return {"name": self.name, "arch": self.arch, "task": self.task, "scale": self.scale,
-                **extra, "rotations": self.spec.rotations, "stages": stages,
+                **extra, "rotations": self.spec.rotations, "passes": len(self.spec.networks),
+                "stages": stages,
                 "table_bytes": self.spec.table_bytes, "source": self.source}
 
 

@@ -319,10 +319,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, default=str))
         return 0
-    for k in ("name", "arch", "task", "scale", "sigma", "rotations", "source"):
+    for k in ("name", "arch", "task", "scale", "sigma", "rotations", "passes", "source"):
         if k in info:
             print(f"{k:<12}{info[k]}")
-    cols = ("branch", "stage", "kind", "window", "cin", "cout", "rows", "bytes")
+    # the pass column only for a cascade: a one-network model's table stays as it was
+    cols = (("pass",) if info["passes"] > 1 else ()) + \
+        ("branch", "stage", "kind", "window", "cin", "cout", "rows", "bytes")
     table = [[str(st[c]) for c in cols] for st in info["stages"]]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(cols)]
     left = ("branch", "kind", "window")   # text columns left, numbers right

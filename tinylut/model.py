@@ -21,8 +21,10 @@ The residual of output o is the requantised value of input channel ``o * cin // 
 File layout: magic ``TINYLUT\\0``, uint32 version, uint32 header length, a UTF-8 JSON header,
 then a blob of little-endian arrays each named in the header by dtype, shape and offset.
 The header carries the SHA-256 of the blob. Version 2 adds a stage's ``window`` ("corner", the
-default, or "centred"); a file is written as version 1 when no stage is centred, so that
-older readers keep reading it.
+default, or "centred"); version 3 adds ``passes``: further networks (scale 1 each) run one after
+another on the first network's output, a cascade whose later passes refine what the earlier
+ones made. A file is written in the oldest version that holds it, so older readers keep
+reading what they can.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"TINYLUT\0"
-VERSIONS = (1, 2)       # readable; version 1 has no centred windows (see file_version)
+VERSIONS = (1, 2, 3)    # readable; 1: no centred windows, 2: no passes (see file_version)
 WINDOWS = {"corner": False, "centred": True}
 TAPS = {"dw": 9, "pw": 1}
 SPLITS = ("msb", "lsb", "full")
@@ -52,6 +54,7 @@ MAX_BRANCHES = 4
 MAX_DIVISOR = 1024
 MAX_SCALE = 8
 MAX_TABLE_ROWS = 1 << 16
+MAX_PASSES = 4          # networks in one file, the first included
 
 _DTYPES = {"int8": np.int8, "int32": np.int32, "float32": np.float32}
 
@@ -117,10 +120,17 @@ class ModelSpec:
     branches: tuple[Branch, ...]
     rotations: int = 4
     meta: dict[str, Any] = field(default_factory=dict)
+    # later networks, run in order on this one's output (scale 1, no passes of their own)
+    passes: tuple["ModelSpec", ...] = ()
+
+    @property
+    def networks(self) -> tuple["ModelSpec", ...]:
+        """This network and its later passes, in the order they run."""
+        return (self,) + tuple(self.passes)
 
     @property
     def table_bytes(self) -> int:
-        return sum(s.table_bytes for b in self.branches for s in b.stages)
+        return sum(s.table_bytes for n in self.networks for b in n.branches for s in b.stages)
 
 
 def split_range(split: str, bits: int) -> tuple[int, int]:
@@ -235,17 +245,35 @@ def validate_stage(where: str, st: Stage, in_lo: int, in_hi: int, cin: int) -> N
 
 def validate(spec: ModelSpec) -> ModelSpec:
     """Check every shape, range and offset; raise ModelFormatError on the first problem."""
+    if not isinstance(spec.passes, tuple) or not 1 <= len(spec.networks) <= MAX_PASSES:
+        _fail("model.passes", f"expected a tuple of at most {MAX_PASSES - 1} later networks")
+    for i, net in enumerate(spec.networks):
+        where = "model" if i == 0 else f"pass {i}"
+        if not isinstance(net, ModelSpec):
+            _fail(where, f"expected a ModelSpec, got {type(net).__name__}")
+        if i and net.passes:
+            _fail(where, "a later pass cannot have passes of its own")
+        if i and net.scale != 1:
+            _fail(f"{where}.scale", f"a later pass runs on the first one's output: scale 1, "
+                                    f"got {net.scale}")
+        _validate_network(where, net)
+    return spec
+
+
+def _validate_network(where_model: str, spec: ModelSpec) -> None:
     if not isinstance(spec.name, str) or not isinstance(spec.arch, str):
-        _fail("model", "name and arch must be strings")
+        _fail(where_model, "name and arch must be strings")
     if spec.task not in ("sr", "denoise"):
-        _fail("model.task", f"unknown task {spec.task!r}")
-    scale = _check_int("model.scale", spec.scale, 1, MAX_SCALE)
+        _fail(f"{where_model}.task", f"unknown task {spec.task!r}")
+    scale = _check_int(f"{where_model}.scale", spec.scale, 1, MAX_SCALE)
     if spec.rotations not in (1, 2, 4) or isinstance(spec.rotations, bool):
-        _fail("model.rotations", f"expected 1, 2 or 4, got {spec.rotations!r}")
+        _fail(f"{where_model}.rotations", f"expected 1, 2 or 4, got {spec.rotations!r}")
     if not 1 <= len(spec.branches) <= MAX_BRANCHES:
-        _fail("model.branches", f"{len(spec.branches)} branches, expected 1..{MAX_BRANCHES}")
+        _fail(f"{where_model}.branches",
+              f"{len(spec.branches)} branches, expected 1..{MAX_BRANCHES}")
+    prefix = "" if where_model == "model" else f"{where_model} "
     for b in spec.branches:
-        where = f"branch {b.name!r}"
+        where = f"{prefix}branch {b.name!r}"
         if b.split not in SPLITS:
             _fail(where, f"unknown split {b.split!r}")
         _check_int(f"{where}.bits", b.bits, 0, 7)
@@ -257,7 +285,6 @@ def validate(spec: ModelSpec) -> ModelSpec:
             in_lo, in_hi, cin = st.out_lo, st.out_hi, st.cout
         if cin != scale * scale:
             _fail(where, f"last stage has {cin} outputs, scale {scale} needs {scale * scale}")
-    return spec
 
 
 # ----------------------------------------------------------------------------- file I/O
@@ -278,18 +305,31 @@ def _stage_header(st: Stage, key: str, arrays: dict[str, np.ndarray]) -> dict[st
 
 
 def file_version(spec: ModelSpec) -> int:
-    """The oldest format version that holds the model (1 unless a window is centred)."""
+    """The oldest format version that holds the model: 3 with passes, 2 with a centred
+    window, else 1."""
+    if spec.passes:
+        return 3
     return 2 if any(st.centred for b in spec.branches for st in b.stages) else 1
+
+
+def _branches_header(spec: ModelSpec, prefix: str, arrays: dict[str, np.ndarray]) -> list:
+    branches = []
+    for bi, b in enumerate(spec.branches):
+        stages = [_stage_header(st, f"{prefix}b{bi}.s{si}", arrays)
+                  for si, st in enumerate(b.stages)]
+        branches.append({"name": b.name, "split": b.split, "bits": b.bits,
+                         "lo": b.lo, "hi": b.hi, "stages": stages})
+    return branches
 
 
 def to_bytes(spec: ModelSpec) -> bytes:
     validate(spec)
     arrays: dict[str, np.ndarray] = {}
-    branches = []
-    for bi, b in enumerate(spec.branches):
-        stages = [_stage_header(st, f"b{bi}.s{si}", arrays) for si, st in enumerate(b.stages)]
-        branches.append({"name": b.name, "split": b.split, "bits": b.bits,
-                         "lo": b.lo, "hi": b.hi, "stages": stages})
+    branches = _branches_header(spec, "", arrays)
+    passes = [{"name": p.name, "arch": p.arch, "task": p.task, "scale": p.scale,
+               "rotations": p.rotations, "meta": p.meta,
+               "branches": _branches_header(p, f"p{i}.", arrays)}
+              for i, p in enumerate(spec.passes, start=1)]
     index, chunks, offset = {}, [], 0
     for name, arr in arrays.items():
         data = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes()
@@ -305,6 +345,8 @@ def to_bytes(spec: ModelSpec) -> bytes:
               "rotations": spec.rotations, "table_bytes": spec.table_bytes,
               "branches": branches, "arrays": index, "blob_bytes": len(blob),
               "sha256": hashlib.sha256(blob).hexdigest(), "meta": spec.meta}
+    if passes:
+        header["passes"] = passes
     head = json.dumps(header, indent=1, sort_keys=True).encode()
     return MAGIC + struct.pack("<II", version, len(head)) + head + blob
 
@@ -374,12 +416,27 @@ def from_bytes(data: bytes) -> ModelSpec:
     if hashlib.sha256(blob).hexdigest() != _get("header", header, "sha256", str):
         _fail("header", "checksum mismatch: the file is corrupt")
     index = _get("header", header, "arrays", dict)
-    branch_list = _get("header", header, "branches", list)
+    pass_list = _get("header", header, "passes", list) if "passes" in header else []
+    if pass_list and version < 3:
+        _fail("header.passes", f"a version-{version} file has no passes")
+    if len(pass_list) > MAX_PASSES - 1:
+        _fail("header.passes", f"{len(pass_list)} later passes, at most {MAX_PASSES - 1}")
+    passes = tuple(_read_network(f"pass {i}", ph, index, blob, version)
+                   for i, ph in enumerate(pass_list, start=1))
+    spec = _read_network("header", header, index, blob, version)
+    return validate(replace(spec, passes=passes))
+
+
+def _read_network(where_net: str, header: Any, index: dict, blob: bytes, version: int
+                  ) -> ModelSpec:
+    """One network of a file: the header itself for the first, an entry of ``passes`` after."""
+    branch_list = _get(where_net, header, "branches", list)
     if not 1 <= len(branch_list) <= MAX_BRANCHES:
-        _fail("header.branches", f"{len(branch_list)} branches, expected 1..{MAX_BRANCHES}")
+        _fail(f"{where_net}.branches", f"{len(branch_list)} branches, expected 1..{MAX_BRANCHES}")
+    prefix = "" if where_net == "header" else f"{where_net} "
     branches = []
     for bi, bh in enumerate(branch_list):
-        where = f"branch {bi}"
+        where = f"{prefix}branch {bi}"
         stage_list = _get(where, bh, "stages", list)
         if not 1 <= len(stage_list) <= MAX_STAGES:
             _fail(where, f"{len(stage_list)} stages, expected 1..{MAX_STAGES}")
@@ -406,13 +463,12 @@ def from_bytes(data: bytes) -> ModelSpec:
                                bits=_get(where, bh, "bits", int), stages=tuple(stages)))
     meta = header.get("meta", {})
     if not isinstance(meta, dict):
-        _fail("header.meta", "expected an object")
-    spec = ModelSpec(name=_get("header", header, "name", str),
-                     arch=_get("header", header, "arch", str),
-                     task=_get("header", header, "task", str),
-                     scale=_get("header", header, "scale", int), branches=tuple(branches),
-                     rotations=_get("header", header, "rotations", int), meta=meta)
-    return validate(spec)
+        _fail(f"{where_net}.meta", "expected an object")
+    return ModelSpec(name=_get(where_net, header, "name", str),
+                     arch=_get(where_net, header, "arch", str),
+                     task=_get(where_net, header, "task", str),
+                     scale=_get(where_net, header, "scale", int), branches=tuple(branches),
+                     rotations=_get(where_net, header, "rotations", int), meta=meta)
 
 
 def read_model(path: str | os.PathLike) -> ModelSpec:
@@ -423,4 +479,4 @@ def read_model(path: str | os.PathLike) -> ModelSpec:
 
 __all__ = ["Stage", "Branch", "ModelSpec", "ModelFormatError", "read_model", "write_model",
            "from_bytes", "to_bytes", "validate", "requant_map", "requant_segments",
-           "identity_segments", "split_range", "split_values", "replace"]
+           "identity_segments", "split_range", "split_values", "replace", "MAX_PASSES"]

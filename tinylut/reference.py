@@ -77,7 +77,11 @@ def restore_channel(spec: ModelSpec, image: np.ndarray) -> np.ndarray:
 
 
 def restore(spec: ModelSpec, image: np.ndarray) -> np.ndarray:
-    """uint8 (H, W) or (H, W, C): every channel on its own."""
-    if image.ndim == 2:
-        return restore_channel(spec, image)
-    return np.stack([restore_channel(spec, image[..., c]) for c in range(image.shape[2])], -1)
+    """uint8 (H, W) or (H, W, C): every channel on its own, through every pass in turn."""
+    for net in spec.networks:
+        if image.ndim == 2:
+            image = restore_channel(net, image)
+        else:
+            image = np.stack([restore_channel(net, image[..., c])
+                              for c in range(image.shape[2])], -1)
+    return image

@@ -33,10 +33,11 @@ import torch
 
 from .bake import bake
 from .budget import fit_budget
+from .cascade import AfterFirst, chain
 from .layers import Requant
 from .nets import ARCHS, build_net
 from .tasks import TASKS
-from ..model import write_model
+from ..model import from_bytes, read_model, to_bytes, write_model
 from ..names import model_name
 
 
@@ -141,6 +142,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="start from this checkpoint's weights only (its weight average when it "
                         "kept one); a TinyLUT-S run of the same task may start a TinyLUT-F net, "
                         "whose blocks then start as the identity")
+    p.add_argument("--after", default=None, metavar="MODEL.tlut",
+                   help="train a later pass of a cascade: this network refines the output of "
+                        "that (frozen) model file, and the baked file holds both; denoising "
+                        "only; --table-budget is then the whole cascade's (required)")
     p.add_argument("--bake", default=None, help="write the model file here at the end")
     p.add_argument("--name", default=None, help="model name in the baked file")
     p.add_argument("--no-progress", action="store_true")
@@ -192,8 +197,11 @@ class Log:
             print(line, file=sys.stderr, flush=True)
 
 
-def save_checkpoint(path: Path, net, opt, step, rng, history, wall, args, ema=None) -> None:
+def save_checkpoint(path: Path, net, opt, step, rng, history, wall, args, ema=None,
+                    first=None) -> None:
     state = {"model": net.state_dict(), "opt": opt.state_dict(), "step": step,
+             # the frozen model of a cascade pass, whole: the file it came from may change
+             "first": None if first is None else to_bytes(first),
              "ema": None if ema is None else ema.state_dict(),
              "np_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
              "history": history, "wall": wall,
@@ -261,14 +269,22 @@ def make_optimizer(net, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(groups + ([{"params": tables}] if tables else []), lr=lr)
 
 
-def validate(net, items, task, threads: int = 1) -> tuple[float, int, str]:
+def validate(net, items, task, threads: int = 1, first=None) -> tuple[float, int, str]:
     """The task's score of the baked model: (psnr, table bytes, engine used).
 
     The network is baked and the file's tables run through the C engine (``tinylut.Model``),
     exactly what ``tinylut eval`` runs; without a built engine, the torch integer forward, which
-    is the same function bit for bit (tests/test_train_parity.py)."""
+    is the same function bit for bit (tests/test_train_parity.py). ``first``: the frozen
+    model this network refines (``--after``): the cascade of both is scored."""
     net.eval()
     spec = bake(net)
+    if first is not None:
+        from .. import Model
+        spec = chain(first, spec)
+        model = Model(spec)
+        with torch.no_grad():
+            return task.score(lambda img: model(img, threads=threads), items), \
+                spec.table_bytes, "C engine"
     try:
         from .. import Model
         model = Model(spec)
@@ -297,7 +313,8 @@ def train(args) -> None:
         # weight average and the image scales may change on resume (see RESUME_DEFAULTS)
         # (and where its weights started: "init" is only recorded then, never loaded again)
         for k in ("arch", "task", "scale", "sigma", "centred_blocks", "msb_channels",
-                  "msb_blocks", "table_budget", "data", "batch", "patch", "seed", "init"):
+                  "msb_blocks", "table_budget", "data", "batch", "patch", "seed", "init",
+                  "after"):
             if k in saved:
                 setattr(args, k, saved[k])
     for k, default in RESUME_DEFAULTS.items():   # given > the run's > the default
@@ -314,6 +331,18 @@ def train(args) -> None:
     if args.task == "denoise" and args.sigma is None:
         raise SystemExit("--task denoise needs --sigma")
     task = TASKS[args.task](args)
+    first = None
+    if state is not None and state.get("first") is not None:
+        first = from_bytes(state["first"])
+    elif state is None and args.after:
+        first = read_model(args.after)
+    if first is not None:
+        task = AfterFirst(task, first)
+        if not args.table_budget:
+            raise SystemExit("--after needs --table-budget, the whole cascade's bytes")
+        if args.table_budget <= first.table_bytes:
+            raise SystemExit(f"--table-budget {args.table_budget}: the frozen model alone has "
+                             f"{first.table_bytes} B of tables")
 
     torch.manual_seed(args.seed)
     init = load_checkpoint(args.init) if state is None and args.init else None
@@ -324,6 +353,8 @@ def train(args) -> None:
     if args.table_budget is None:
         args.table_budget = net.table_budget
     budget = args.table_budget or None
+    if first is not None:    # the budget is the cascade's: this pass gets what is left
+        budget -= first.table_bytes
     opt = make_optimizer(net, args.lr)
     rng = np.random.default_rng(args.seed)
     step, history, wall = 0, [], 0.0
@@ -426,20 +457,21 @@ def train(args) -> None:
                 f"wall {wall:.0f}s", echo=False)
         if val_items and (step % args.val_every == 0 or step == stop):
             tv = time.time()
-            psnr, kb, engine = validate(net, val_items, task, args.threads)
+            psnr, kb, engine = validate(net, val_items, task, args.threads, first)
             entry = (step, psnr, kb, wall)
             msg = f"step {step} val {val_dir.name} {task.metric} {psnr:.3f} dB, tables {kb} B"
             if ema is not None:
-                psnr_ema, kb_ema, _ = validate(ema, val_items, task, args.threads)
+                psnr_ema, kb_ema, _ = validate(ema, val_items, task, args.threads, first)
                 entry += (psnr_ema, kb_ema)
                 msg += f"; weight average {psnr_ema:.3f} dB, tables {kb_ema} B"
             history.append(entry)
             log(f"{msg} ({engine}, {time.time() - tv:.1f} s)")
             t_last = time.time()
         if step % args.ckpt_every == 0 or step == stop:
-            save_checkpoint(ckpt_path, net, opt, step, rng, history, wall, args, ema)
+            save_checkpoint(ckpt_path, net, opt, step, rng, history, wall, args, ema, first)
             if args.export:
-                save_checkpoint(Path(args.export), net, opt, step, rng, history, wall, args, ema)
+                save_checkpoint(Path(args.export), net, opt, step, rng, history, wall, args, ema,
+                                first)
             t_last = time.time()
     bar.close()
 
@@ -456,11 +488,13 @@ def train(args) -> None:
         if args.task == "denoise":
             meta["sigma"] = int(args.sigma) if float(args.sigma).is_integer() else args.sigma
         if budget:
-            meta["table_budget"] = budget
+            meta["table_budget"] = args.table_budget
         if history and history[-1][0] == step:
             key = "val_psnr_y" if args.task == "sr" else "val_psnr"
             meta[key] = round(history[-1][4 if use_ema else 1], 3)
         spec = bake(ema if use_ema else net, name=name, meta=meta)
+        if first is not None:
+            spec = chain(first, spec)
         write_model(spec, args.bake)
         log(f"baked {args.bake}: {spec.table_bytes} B of tables, step {step}")
 

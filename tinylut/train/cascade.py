@@ -1,0 +1,69 @@
+"""Training a later pass of a cascade: a new network learns to refine the output of frozen,
+already baked ones (``--after MODEL.tlut``; the model file's ``passes``, tinylut.model).
+
+The frozen networks run through the C engine (their integer output is what the file will
+compute), so no gradient flows into them. Each training patch is cut with a margin as wide as
+the frozen networks' reach, run through them, and cropped back: the refining network then sees
+exactly what the frozen ones give on a whole image, not what they give at a patch border.
+
+Only denoising cascades for now: the frozen model and the new pass run at scale 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import MAX_PASSES, ModelSpec, replace
+from . import data as D
+
+# how far a DW stage's window reaches from the pixel, per side at most (corner: 2 up/left,
+# centred: 1 each way)
+_DW_REACH = {False: 2, True: 1}
+
+
+def reach(spec: ModelSpec) -> int:
+    """Pixels on any side of a pixel that can change its output, over every network in turn
+    (a bound: the deepest branch of each network, its DW windows' reach added up)."""
+    return sum(max(sum(_DW_REACH[st.centred] for st in b.stages if st.kind == "dw")
+                   for b in net.branches)
+               for net in spec.networks)
+
+
+def check_first(first: ModelSpec, task: str) -> None:
+    """The frozen model must be one a scale-1 pass can follow, with room for one more pass."""
+    if task != "denoise" or first.task != "denoise" or first.scale != 1:
+        raise SystemExit(f"--after: only denoising cascades are trained for now (the model "
+                         f"{first.name!r} is {first.task} at scale {first.scale}, the run "
+                         f"--task {task})")
+    if len(first.networks) >= MAX_PASSES:
+        raise SystemExit(f"--after: {first.name!r} already has {len(first.networks)} passes, "
+                         f"the most a file holds")
+
+
+def chain(first: ModelSpec, later: ModelSpec, name: str | None = None,
+          meta: dict | None = None) -> ModelSpec:
+    """One model file: ``first`` (and its passes), then ``later``. The file's meta is ``meta``
+    (default: later's) with the first network's own meta kept under ``first_pass``."""
+    top = dict(later.meta if meta is None else meta)
+    top["first_pass"] = {"name": first.name, **first.meta}
+    return replace(first, name=name or later.name, meta=top, passes=first.passes + (later,))
+
+
+class AfterFirst:
+    """A task whose inputs are first run through the frozen ``first`` model (see module doc)."""
+
+    def __init__(self, task, first: ModelSpec):
+        from .. import Model            # the C engine
+        check_first(first, task.name)
+        self.task, self.first = task, first
+        self.model = Model(first)
+        self.margin = reach(first)
+        for attr in ("name", "metric", "default_val", "args", "load_train", "load_val", "score"):
+            setattr(self, attr, getattr(task, attr))
+
+    def batch(self, train, rng):
+        a = self.task.args
+        m, p = self.margin, a.patch
+        noisy, clean = D.sample_noisy_batch(train, rng, a.batch, p + 2 * m, a.sigma)
+        out = np.stack([self.model(n, threads=1) for n in noisy])
+        return (np.ascontiguousarray(out[:, m:m + p, m:m + p]),
+                np.ascontiguousarray(clean[:, m:m + p, m:m + p]))
