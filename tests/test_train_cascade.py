@@ -16,7 +16,7 @@ from tinylut.train.nets import build_net  # noqa: E402
 from tinylut.train.tasks import DenoiseTask  # noqa: E402
 from tinylut.train.trainer import main, parse_args  # noqa: E402
 from randmodels import random_model  # noqa: E402
-from test_train_trainer import smooth_image  # noqa: E402
+from test_train_trainer import folders, smooth_image  # noqa: E402,F401 (a fixture)
 
 F_LAYOUT = (("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16))
 
@@ -47,7 +47,7 @@ def test_after_first_batches_are_the_frozen_output(tmp_path):
     rng = np.random.default_rng(1)
     images = [rng.integers(0, 256, (40, 44), dtype=np.uint8) for _ in range(2)]
     first = random_model(3, scale=1, layout=F_LAYOUT, centred=True)
-    args = parse_args(["--task", "denoise", "--sigma", "25", "--out", str(tmp_path),
+    args = parse_args(["--task", "denoise", "--sigma", "25", "--scale", "1", "--out", str(tmp_path),
                        "--batch", "3", "--patch", "6"])
     task = AfterFirst(DenoiseTask(args), first)
     m = task.margin
@@ -115,8 +115,42 @@ def test_a_run_after_a_frozen_model_bakes_the_cascade_and_resumes_without_it(dat
 @pytest.mark.parametrize("extra, message", [
     (["--table-budget", "0"], "needs --table-budget"),
     (["--table-budget", "1000"], "frozen model alone"),
-    (["--table-budget", "60000", "--task", "sr"], "only denoising"),
+    (["--table-budget", "60000", "--task", "sr"], "is denoise at scale 1, the run --task sr"),
 ])
-def test_after_needs_a_budget_and_a_denoiser(data, tmp_path, extra, message):
+def test_after_needs_a_budget_and_a_model_of_the_task(data, tmp_path, extra, message):
     with pytest.raises(SystemExit, match=message):
         run_after(data, tmp_path / "x", "--after", str(data / "first.tlut"), *extra)
+
+
+def test_an_sr_run_after_a_frozen_x4_model_refines_at_the_hr_size(folders, tmp_path):
+    first = replace(random_model(12, scale=4), name="frozen-x4")
+    write_model(first, tmp_path / "x4.tlut")
+    args = parse_args(["--data", str(folders / "train"), "--out", str(tmp_path), "--batch", "2",
+                       "--patch", "5", "--scale", "4", "--hr-scales", "1"])
+    from tinylut.train.tasks import SRTask
+    from tinylut.train.data import sample_batch
+    task = AfterFirst(SRTask(args), first)
+    train = task.load_train()
+    m = task.margin
+    inp, target = task.batch(train, np.random.default_rng(3))
+    lr, hr = sample_batch(train, np.random.default_rng(3), 2, 5 + 2 * m)
+    assert inp.shape == target.shape == (2, 20, 20)
+    c = slice(4 * m, 4 * (m + 5))
+    np.testing.assert_array_equal(target, hr[:, c, c])
+    np.testing.assert_array_equal(inp[1], tinylut.Model(first)(lr[1])[c, c])
+    main(["--data", str(folders / "train"), "--out", str(tmp_path / "r"), "--steps", "2",
+          "--batch", "2", "--patch", "5", "--val", str(folders / "val"), "--val-every", "2",
+          "--seed", "1", "--no-progress", "--after", str(tmp_path / "x4.tlut"),
+          "--table-budget", "200000", "--bake", str(tmp_path / "c.tlut")])
+    spec = read_model(tmp_path / "c.tlut")
+    assert (spec.task, spec.scale, spec.passes[0].scale) == ("sr", 4, 1)
+    state = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    net = build_net("tinylut-s", "denoise")
+    net.load_state_dict(state["ema"])
+    img = smooth_image(np.random.default_rng(4), 6, 5, 3)
+    np.testing.assert_array_equal(tinylut.Model(spec)(img),
+                                  net.restore(tinylut.Model(first)(img)))
+    from tinylut.train.data import load_sr_set
+    from tinylut.train.evaluate import eval_sr
+    assert spec.meta["val_psnr_y"] == round(
+        eval_sr(tinylut.Model(spec), load_sr_set(folders / "val", 4), 4), 3)

@@ -22,9 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from tinylut.model import read_model, to_bytes, write_model, replace  # noqa: E402
+from tinylut.model import from_bytes, read_model, to_bytes, write_model, replace  # noqa: E402
 from tinylut.names import model_name  # noqa: E402
 from tinylut.train.bake import bake  # noqa: E402
+from tinylut.train.cascade import chain  # noqa: E402
 from tinylut.train.data import load_denoise_set, load_sr_set  # noqa: E402
 from tinylut.train.evaluate import eval_denoise, eval_sr  # noqa: E402
 from tinylut.train.trainer import (default_shared, load_checkpoint, net_from_args,  # noqa: E402
@@ -90,6 +91,9 @@ def main() -> None:
         meta["table_budget"] = args["table_budget"]
     name = a.name or model_name(args["arch"], task, scale=args["scale"], sigma=args.get("sigma"))
     spec = bake(net, name=name, meta=meta)
+    if state.get("first") is not None:      # a later pass: the file holds the whole cascade
+        spec = chain(from_bytes(state["first"]), spec)
+        meta = spec.meta
     run, engine = runner(spec)
     scores = {}
     sets = a.sets if a.sets is not None else (["Set5", "Set14", "B100"] if task == "sr"

@@ -6,7 +6,9 @@ compute), so no gradient flows into them. Each training patch is cut with a marg
 the frozen networks' reach, run through them, and cropped back: the refining network then sees
 exactly what the frozen ones give on a whole image, not what they give at a patch border.
 
-Only denoising cascades for now: the frozen model and the new pass run at scale 1.
+Denoising: the frozen model and the new pass run at scale 1 on noisy patches. Super-resolution:
+the frozen model upscales (x4) LR patches, the new pass refines its output at the HR size
+(patches of ``--patch`` LR pixels become ``--patch`` x scale HR pixels for the new pass).
 """
 from __future__ import annotations
 
@@ -28,12 +30,11 @@ def reach(spec: ModelSpec) -> int:
                for net in spec.networks)
 
 
-def check_first(first: ModelSpec, task: str) -> None:
-    """The frozen model must be one a scale-1 pass can follow, with room for one more pass."""
-    if task != "denoise" or first.task != "denoise" or first.scale != 1:
-        raise SystemExit(f"--after: only denoising cascades are trained for now (the model "
-                         f"{first.name!r} is {first.task} at scale {first.scale}, the run "
-                         f"--task {task})")
+def check_first(first: ModelSpec, task: str, scale: int) -> None:
+    """The frozen model must be of the run's task and scale, with room for one more pass."""
+    if first.task != task or first.scale != scale:
+        raise SystemExit(f"--after: the model {first.name!r} is {first.task} at scale "
+                         f"{first.scale}, the run --task {task} at scale {scale}")
     if len(first.networks) >= MAX_PASSES:
         raise SystemExit(f"--after: {first.name!r} already has {len(first.networks)} passes, "
                          f"the most a file holds")
@@ -53,17 +54,24 @@ class AfterFirst:
 
     def __init__(self, task, first: ModelSpec):
         from .. import Model            # the C engine
-        check_first(first, task.name)
+        check_first(first, task.name, task.args.scale)
         self.task, self.first = task, first
         self.model = Model(first)
         self.margin = reach(first)
-        for attr in ("name", "metric", "default_val", "args", "load_train", "load_val", "score"):
+        for attr in ("name", "metric", "default_val", "args", "load_val", "score"):
             setattr(self, attr, getattr(task, attr))
+
+    def load_train(self):
+        """The task's training set without the images too small for a patch and its margin."""
+        return self.task.load_train(min_size=self.task.args.patch + 2 * self.margin)
 
     def batch(self, train, rng):
         a = self.task.args
-        m, p = self.margin, a.patch
-        noisy, clean = D.sample_noisy_batch(train, rng, a.batch, p + 2 * m, a.sigma)
-        out = np.stack([self.model(n, threads=1) for n in noisy])
-        return (np.ascontiguousarray(out[:, m:m + p, m:m + p]),
-                np.ascontiguousarray(clean[:, m:m + p, m:m + p]))
+        m, p, s = self.margin, a.patch, self.first.scale
+        if self.task.name == "denoise":
+            inp, target = D.sample_noisy_batch(train, rng, a.batch, p + 2 * m, a.sigma)
+        else:
+            inp, target = D.sample_batch(train, rng, a.batch, p + 2 * m)
+        out = np.stack([self.model(x, threads=1) for x in inp])
+        c = slice(m * s, (m + p) * s)       # the patch without its margin, at the output size
+        return np.ascontiguousarray(out[:, c, c]), np.ascontiguousarray(target[:, c, c])

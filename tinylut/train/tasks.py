@@ -26,8 +26,9 @@ class SRTask:
     def __init__(self, args):
         self.args = args
 
-    def load_train(self):
-        return D.build_pairs(self.args.data, self.args.scale, min_lr=self.args.patch,
+    def load_train(self, min_size: int | None = None):
+        """The training set; images under ``min_size`` (default: the patch) LR pixels left out."""
+        return D.build_pairs(self.args.data, self.args.scale, min_lr=min_size or self.args.patch,
                              hr_scales=tuple(self.args.hr_scales))
 
     def batch(self, train, rng):
@@ -45,10 +46,11 @@ class DenoiseTask(SRTask):
     metric = "PSNR"
     default_val = ("denoise", "Set12")
 
-    def load_train(self):
+    def load_train(self, min_size: int | None = None):
         if tuple(self.args.hr_scales) != (1.0,):
             raise SystemExit("--hr-scales is for --task sr")
-        return D.gray_set(D.load_gray_images(self.args.data, min_size=self.args.patch))
+        return D.gray_set(D.load_gray_images(self.args.data,
+                                             min_size=min_size or self.args.patch))
 
     def batch(self, train, rng):
         return D.sample_noisy_batch(train, rng, self.args.batch, self.args.patch,

@@ -218,8 +218,12 @@ def load_checkpoint(path) -> dict:
 
 
 def net_from_args(saved: dict):
-    """The network a run's args describe, its tables freed when the run tunes them."""
-    net = build_net(saved["arch"], saved.get("task", "sr"), saved.get("scale"),
+    """The network a run's args describe, its tables freed when the run tunes them. A later
+    pass of a cascade (``after``) is a scale-1 network, a denoiser's shape, whatever the task."""
+    task, scale = saved.get("task", "sr"), saved.get("scale")
+    if saved.get("after"):
+        task, scale = "denoise", 1
+    net = build_net(saved["arch"], task, scale,
                     centred_blocks=bool(saved.get("centred_blocks")),
                     msb_channels=saved.get("msb_channels"),
                     msb_blocks=saved.get("msb_blocks"))
