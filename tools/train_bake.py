@@ -92,7 +92,7 @@ def main() -> None:
     name = a.name or model_name(args["arch"], task, scale=args["scale"], sigma=args.get("sigma"))
     spec = bake(net, name=name, meta=meta)
     if state.get("first") is not None:      # a later pass: the file holds the whole cascade
-        spec = chain(from_bytes(state["first"]), spec)
+        spec = chain(from_bytes(state["first"]), spec, name=a.name)
         meta = spec.meta
     run, engine = runner(spec)
     scores = {}

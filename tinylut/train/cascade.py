@@ -42,11 +42,13 @@ def check_first(first: ModelSpec, task: str, scale: int) -> None:
 
 def chain(first: ModelSpec, later: ModelSpec, name: str | None = None,
           meta: dict | None = None) -> ModelSpec:
-    """One model file: ``first`` (and its passes), then ``later``. The file's meta is ``meta``
-    (default: later's) with the first network's own meta kept under ``first_pass``."""
+    """One model file: ``first`` (and its passes), then ``later``, named ``name`` (default
+    "FIRST+ARCH", e.g. "tinylut-s-dn50+tinylut-f"). The file's meta is ``meta`` (default:
+    later's) with the first network's own meta kept under ``first_pass``."""
     top = dict(later.meta if meta is None else meta)
     top["first_pass"] = {"name": first.name, **first.meta}
-    return replace(first, name=name or later.name, meta=top, passes=first.passes + (later,))
+    return replace(first, name=name or f"{first.name}+{later.arch}", meta=top,
+                   passes=first.passes + (later,))
 
 
 class AfterFirst:

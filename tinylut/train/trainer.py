@@ -498,7 +498,7 @@ def train(args) -> None:
             meta[key] = round(history[-1][4 if use_ema else 1], 3)
         spec = bake(ema if use_ema else net, name=name, meta=meta)
         if first is not None:
-            spec = chain(first, spec)
+            spec = chain(first, spec, name=args.name)
         write_model(spec, args.bake)
         log(f"baked {args.bake}: {spec.table_bytes} B of tables, step {step}")
 
