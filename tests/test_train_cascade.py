@@ -98,7 +98,8 @@ def test_a_run_after_a_frozen_model_bakes_the_cascade_and_resumes_without_it(dat
     spec = read_model(tmp_path / "c.tlut")
     first = read_model(data / "first.tlut")
     assert len(spec.networks) == 2 and spec.meta["first_pass"]["note"] == "the first pass"
-    assert spec.name == "frozen+tinylut-s"
+    assert (spec.name, spec.arch) == ("frozen+tinylut-s", "random+tinylut-s")
+    assert spec.meta["first_pass"]["arch"] == "random"
     assert spec.meta["table_budget"] == 60000 and spec.table_bytes <= 60000
     net = build_net("tinylut-s", "denoise")
     net.load_state_dict(a["ema"])

@@ -50,6 +50,9 @@ def main() -> None:
     ap.add_argument("--sets", nargs="*", default=None,
                     help="default: Set5 Set14 B100 (sr), Set12 BSD68 (denoise)")
     ap.add_argument("--name", default=None, help="model name (default: from the run)")
+    ap.add_argument("--arch", default=None,
+                    help="a cascade's architecture name (default: FIRST+LATER, e.g. "
+                         "tinylut-s+tinylut-f; a shipped cascade takes its name's variant)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--note", default=None,
                     help="how the run got here, kept in the file's meta as 'history' (the "
@@ -92,7 +95,7 @@ def main() -> None:
     name = a.name or model_name(args["arch"], task, scale=args["scale"], sigma=args.get("sigma"))
     spec = bake(net, name=name, meta=meta)
     if state.get("first") is not None:      # a later pass: the file holds the whole cascade
-        spec = chain(from_bytes(state["first"]), spec, name=a.name)
+        spec = chain(from_bytes(state["first"]), spec, name=a.name, arch=a.arch)
         meta = spec.meta
     run, engine = runner(spec)
     scores = {}

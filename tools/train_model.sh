@@ -17,7 +17,9 @@
 # resume only if set), RUN (run folder), KEEP (the kept checkpoint, for a second run of the same
 # model, e.g. an experiment), INIT (start from this checkpoint's weights: the sigma-25 run for
 # sigma 15/50, or a TinyLUT-S run to grow into TinyLUT-F; with bake: where the kept run started,
-# when its checkpoint does not say), EXTRA (more trainer options), NOTE
+# when its checkpoint does not say), AFTER (train a later pass of a cascade: the frozen model
+# file it refines, e.g. tinylut/models/tinylut-s-dn50.tlut; the model's table budget is then
+# the whole cascade's), EXTRA (more trainer options), NOTE
 # (bake: the run's history for the file's meta), VAL_EVERY (steps between validations; default
 # 500 for TinyLUT-S, 2000 for TinyLUT-F, whose validation costs more).
 set -euo pipefail
@@ -34,11 +36,13 @@ case "$MODEL" in
         ARCH=${MODEL%-dn*}; SIGMA=${MODEL##*-dn}
         [[ "$SIGMA" =~ ^[0-9]+$ ]] || { echo "bad noise level in $MODEL" >&2; exit 2; }
         DEFAULT_STEPS=$([[ $ARCH == tinylut-s ]] && echo 40000 || echo 30000)
+        BUDGET=$([[ $ARCH == tinylut-s ]] && echo 22000 || echo 187000)
         NEW=(--arch "$ARCH" --task denoise --sigma "$SIGMA"
              --data "$TRAIN/BSD400" "$TRAIN/BSD200" --val "$SHARED/data/denoise/Set12") ;;
     tinylut-[sf]-x4)
         ARCH=${MODEL%-x4}
         DEFAULT_STEPS=$([[ $ARCH == tinylut-s ]] && echo 60000 || echo 30000)
+        BUDGET=$([[ $ARCH == tinylut-s ]] && echo 38000 || echo 171000)
         NEW=(--arch "$ARCH" --task sr --scale 4
              --data "$TRAIN/T91" "$TRAIN/BSD200" "$TRAIN/BSD400" --val "$SHARED/data/sr/Set5") ;;
     *) echo "unknown model $MODEL (see the top of $0)" >&2; exit 2 ;;
@@ -46,7 +50,8 @@ esac
 VAL_EVERY=${VAL_EVERY:-$([[ $ARCH == tinylut-s ]] && echo 500 || echo 2000)}
 
 if [[ "${2:-}" == bake ]]; then
-    exec python tools/train_bake.py "$KEEP" "tinylut/models/$MODEL.tlut" --name "$MODEL" ${NOTE:+--note "$NOTE"} \
+    exec python tools/train_bake.py "$KEEP" "tinylut/models/$MODEL.tlut" --name "$MODEL" --arch "$ARCH" \
+        ${NOTE:+--note "$NOTE"} \
         ${INIT:+--init "$INIT"}
 fi
 
@@ -57,7 +62,8 @@ fi
 if [[ -f "$RUN/last.pt" ]]; then
     set -- --resume ${STEPS:+--steps "$STEPS"}
 else
-    set -- "${NEW[@]}" --steps "${STEPS:-$DEFAULT_STEPS}" --seed 0 ${INIT:+--init "$INIT"}
+    set -- "${NEW[@]}" --steps "${STEPS:-$DEFAULT_STEPS}" --seed 0 ${INIT:+--init "$INIT"} \
+        ${AFTER:+--after "$AFTER" --table-budget "$BUDGET"}
 fi
 PYTHONPATH=$PWD nohup python -m tinylut.train --out "$RUN" --threads "$THREADS" \
     --export "$KEEP" --no-progress --val-every "$VAL_EVERY" "$@" ${EXTRA:-} >> "$RUN.out" 2>&1 &

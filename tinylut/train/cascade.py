@@ -41,13 +41,16 @@ def check_first(first: ModelSpec, task: str, scale: int) -> None:
 
 
 def chain(first: ModelSpec, later: ModelSpec, name: str | None = None,
-          meta: dict | None = None) -> ModelSpec:
+          arch: str | None = None, meta: dict | None = None) -> ModelSpec:
     """One model file: ``first`` (and its passes), then ``later``, named ``name`` (default
-    "FIRST+ARCH", e.g. "tinylut-s-dn50+tinylut-f"). The file's meta is ``meta`` (default:
-    later's) with the first network's own meta kept under ``first_pass``."""
+    "FIRST+ARCH", e.g. "tinylut-s-dn50+tinylut-f") and of architecture ``arch`` (default
+    "FIRST_ARCH+LATER_ARCH"; a shipped cascade takes the variant its name says). The file's
+    meta is ``meta`` (default: later's) with the first network's own arch and meta kept under
+    ``first_pass``."""
     top = dict(later.meta if meta is None else meta)
-    top["first_pass"] = {"name": first.name, **first.meta}
-    return replace(first, name=name or f"{first.name}+{later.arch}", meta=top,
+    top["first_pass"] = {"name": first.name, "arch": first.arch, **first.meta}
+    return replace(first, name=name or f"{first.name}+{later.arch}",
+                   arch=arch or f"{first.arch}+{later.arch}", meta=top,
                    passes=first.passes + (later,))
 
 
