@@ -144,8 +144,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "whose blocks then start as the identity")
     p.add_argument("--after", default=None, metavar="MODEL.tlut",
                    help="train a later pass of a cascade: this network refines the output of "
-                        "that (frozen) model file, and the baked file holds both; denoising "
-                        "only; --table-budget is then the whole cascade's (required)")
+                        "that (frozen) model file, and the baked file holds both (denoising: "
+                        "at scale 1; sr: at the HR size); --table-budget is then the whole "
+                        "cascade's (required)")
     p.add_argument("--bake", default=None, help="write the model file here at the end")
     p.add_argument("--name", default=None, help="model name in the baked file")
     p.add_argument("--no-progress", action="store_true")
@@ -281,19 +282,14 @@ def validate(net, items, task, threads: int = 1, first=None) -> tuple[float, int
     is the same function bit for bit (tests/test_train_parity.py). ``first``: the frozen
     model this network refines (``--after``): the cascade of both is scored."""
     net.eval()
-    spec = bake(net)
-    if first is not None:
-        from .. import Model
-        spec = chain(first, spec)
-        model = Model(spec)
-        with torch.no_grad():
-            return task.score(lambda img: model(img, threads=threads), items), \
-                spec.table_bytes, "C engine"
+    spec = bake(net) if first is None else chain(first, bake(net))
     try:
         from .. import Model
         model = Model(spec)
         run, engine = (lambda img: model(img, threads=threads)), "C engine"
     except Exception:  # noqa: BLE001 - no built core: fall back to the torch forward
+        if first is not None:   # (a cascade's frozen part exists only as tables)
+            raise
         run, engine = net.restore, "torch integer forward"
     with torch.no_grad():
         return task.score(run, items), spec.table_bytes, engine
