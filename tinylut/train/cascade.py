@@ -63,8 +63,10 @@ class AfterFirst:
         self.task, self.first = task, first
         self.model = Model(first)
         self.margin = reach(first)
-        for attr in ("name", "metric", "default_val", "args", "load_val", "score"):
-            setattr(self, attr, getattr(task, attr))
+
+    def __getattr__(self, attr):
+        """Everything but the training batches is the wrapped task's (name, args, score...)."""
+        return getattr(self.task, attr)
 
     def load_train(self):
         """The task's training set without the images too small for a patch and its margin."""

@@ -199,10 +199,10 @@ class Log:
 
 
 def save_checkpoint(path: Path, net, opt, step, rng, history, wall, args, ema=None,
-                    first=None) -> None:
+                    first: bytes | None = None) -> None:
     state = {"model": net.state_dict(), "opt": opt.state_dict(), "step": step,
-             # the frozen model of a cascade pass, whole: the file it came from may change
-             "first": None if first is None else to_bytes(first),
+             # the frozen model of a cascade pass, as file bytes: the file it came from may change
+             "first": first,
              "ema": None if ema is None else ema.state_dict(),
              "np_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
              "history": history, "wall": wall,
@@ -336,6 +336,7 @@ def train(args) -> None:
         first = from_bytes(state["first"])
     elif state is None and args.after:
         first = read_model(args.after)
+    first_bytes = None if first is None else to_bytes(first)   # once, for every checkpoint
     if first is not None:
         task = AfterFirst(task, first)
         if not args.table_budget:
@@ -468,10 +469,11 @@ def train(args) -> None:
             log(f"{msg} ({engine}, {time.time() - tv:.1f} s)")
             t_last = time.time()
         if step % args.ckpt_every == 0 or step == stop:
-            save_checkpoint(ckpt_path, net, opt, step, rng, history, wall, args, ema, first)
+            save_checkpoint(ckpt_path, net, opt, step, rng, history, wall, args, ema,
+                            first_bytes)
             if args.export:
                 save_checkpoint(Path(args.export), net, opt, step, rng, history, wall, args, ema,
-                                first)
+                                first_bytes)
             t_last = time.time()
     bar.close()
 
