@@ -36,14 +36,14 @@ case "$MODEL" in
         ARCH=${MODEL%-dn*}; SIGMA=${MODEL##*-dn}
         [[ "$SIGMA" =~ ^[0-9]+$ ]] || { echo "bad noise level in $MODEL" >&2; exit 2; }
         DEFAULT_STEPS=$([[ $ARCH == tinylut-s ]] && echo 40000 || echo 30000)
-        BUDGET=$([[ $ARCH == tinylut-s ]] && echo 22000 || echo 187000)
-        NEW=(--arch "$ARCH" --task denoise --sigma "$SIGMA"
+        TASK=denoise
+        NEW=(--arch "$ARCH" --task "$TASK" --sigma "$SIGMA"
              --data "$TRAIN/BSD400" "$TRAIN/BSD200" --val "$SHARED/data/denoise/Set12") ;;
     tinylut-[sf]-x4)
         ARCH=${MODEL%-x4}
         DEFAULT_STEPS=$([[ $ARCH == tinylut-s ]] && echo 60000 || echo 30000)
-        BUDGET=$([[ $ARCH == tinylut-s ]] && echo 38000 || echo 171000)
-        NEW=(--arch "$ARCH" --task sr --scale 4
+        TASK=sr
+        NEW=(--arch "$ARCH" --task "$TASK" --scale 4
              --data "$TRAIN/T91" "$TRAIN/BSD200" "$TRAIN/BSD400" --val "$SHARED/data/sr/Set5") ;;
     *) echo "unknown model $MODEL (see the top of $0)" >&2; exit 2 ;;
 esac
@@ -62,6 +62,11 @@ fi
 if [[ -f "$RUN/last.pt" ]]; then
     set -- --resume ${STEPS:+--steps "$STEPS"}
 else
+    if [[ -n "${AFTER:-}" ]]; then
+        # the whole cascade gets the model's budget: the one tinylut/train/nets.py gives it
+        BUDGET=$(PYTHONPATH=$PWD python -c "from tinylut.train.nets import ARCHS; \
+print(ARCHS[('$ARCH', '$TASK')].table_budget)")
+    fi
     set -- "${NEW[@]}" --steps "${STEPS:-$DEFAULT_STEPS}" --seed 0 ${INIT:+--init "$INIT"} \
         ${AFTER:+--after "$AFTER" --table-budget "$BUDGET"}
 fi
