@@ -23,6 +23,15 @@
  * reads only its own channel, so there are no 16-lane rows to fetch; instead tab holds one int16
  * per (tap, channel, value), tab[(k * cin + c) * in_n + u] (u = v - in_lo, residual folded into
  * tap 8), and a kernel gathers 16 of them per tap (group 0, n_fetch 9, rows in_n).
+ * With 16 channels, at most 64 input values and divisor 9 (TinyLUT-F's blocks) a faster kernel
+ * takes the stage instead: it transposes 16 pixels x 16 channels so that a vector holds one
+ * channel of 16 pixels and looks each tap up in that channel's 64-byte table with byte
+ * shuffles (pshufb, tbl), no gathers. Its tables are `lut` (TL_LUT_BYTES, see build_dwc): byte
+ * tables [10][16][64] indexed by (fetch, channel, v - in_lo), fetches 0..8 the taps' int8 rows
+ * without the residual, fetch 9 the requantised value (the residual; 0 without one); then the
+ * same tables in the form x86 shuffles want: per (fetch, channel) the four 16-byte quarters
+ * q0, q0^q1, q1^q2, q2^q3 (each shuffle of index v - 16 i adds quarter i's difference, and
+ * a negative index gives 0).
  *
  * The residual is folded into the rows too. rne(A/d) + g equals rne((A + d*g)/d) except on
  * a tie (even d only) with g odd, so for even d the rows hold 2*row + 2*d*g + (g & 1): the
@@ -32,6 +41,9 @@
 #define TL_LANES 16
 #define TL_ROW_BYTES (TL_LANES * 2)
 #define TL_TABLE16_MAX_BYTES 65536 /* offsets are uint16 */
+#define TL_LUT_FETCHES 10
+#define TL_LUT_PLANE (TL_LUT_FETCHES * 16 * 64) /* bytes of one form of the byte tables */
+#define TL_LUT_BYTES (2 * TL_LUT_PLANE)
 
 enum tl_div_mode { TL_DIV_ANY = 0, TL_DIV_16 = 1, TL_DIV_9 = 2 };
 
@@ -43,6 +55,7 @@ typedef struct {
     int mode;      /* enum tl_div_mode */
     int k2;        /* sums are 2 * (rows + d * g) + (g & 1) */
     int16_t *tab;  /* [n_fetch][rows][16] */
+    int8_t *lut;   /* per-channel DW of 16 channels, <= 64 values, divisor 9: byte tables; else NULL */
     void *mem;     /* allocation behind tab */
 } tl_stage16;
 

@@ -11,6 +11,11 @@
  *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets), grp4x2 (the same for
  *              two pixels of 16 channels: 32 bytes in, 8 offsets out),
  *              gather16 (lane i: tab[idx[i]] for uint16 indices; may read tab[idx[i] + 1])
+ *   vb         16 int8 lanes, with b_loadu b_storeu b_zlo b_zhi (interleave the low / high
+ *              halves of two vectors, a first)
+ *   vb2        32 int8 lanes, with b2_loadu b2_sub b2_set1 and lut64x2 (lane i of the 32 is
+ *              tab[u[i]] for a 64-byte table of build_lut and 0 <= u[i] < 64, as int16: lanes
+ *              0-15 in *a, 16-31 in *b)
  *
  * Per output pixel a stage adds n_fetch int16 rows whose byte offsets into the stage's
  * tables16 table are computed with vector arithmetic, 16 pixels (DW) or one pixel's channels
@@ -247,6 +252,105 @@ TL_FN void NAME(dwc_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *
     }
 }
 
+/* 16 rows of 16 bytes (src + i * ss) -> their transpose (dst + i * ds): four rounds of
+ * interleaving row i with row i + 8 transpose a 16 x 16 matrix. */
+TL_FN void NAME(tr16)(const int8_t *src, ptrdiff_t ss, int8_t *dst, ptrdiff_t ds) {
+    vb a[16], b[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) a[i] = V(b_loadu)(src + i * ss);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            b[2 * i] = V(b_zlo)(a[i], a[i + 8]);
+            b[2 * i + 1] = V(b_zhi)(a[i], a[i + 8]);
+        }
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) a[i] = b[i];
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) V(b_storeu)(dst + i * ds, a[i]);
+}
+
+#define DWC8_CHUNK 64                        /* output pixels per pass over the channels */
+#define DWC8_PLANE (DWC8_CHUNK + 32)         /* a planar row: the chunk, its halo, slack */
+
+/* Per-channel DW with byte tables (t->lut, see kernels.h): the window rows of a chunk of
+ * pixels are transposed so that a vector holds one channel of consecutive pixels, each tap is one
+ * 64-entry table look-up of 32 pixels, and the results are transposed back. The sum of the
+ * nine int8 rows is rounded exactly as the int16 tables' TL_DIV_9 mode does, then the
+ * residual (fetch 9) is added: rne(s / 9) + g = floor((s + 4) / 9) + g (no ties for 9). */
+TL_FN void NAME(dwc8)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
+                      const int tap_dx[9], int width, int8_t *out) {
+    int8_t planes[9][16][DWC8_PLANE] __attribute__((aligned(16)));
+    int8_t res[16][DWC8_CHUNK] __attribute__((aligned(16)));
+    const int8_t *rows[9];
+    int n_rows = 0, which[9], lo_dx[9], hi_dx[9];
+    for (int k = 0; k < 9; k++) { /* the distinct input rows and how far each tap reaches */
+        int r = 0;
+        while (r < n_rows && rows[r] != tap_rows[k]) r++;
+        if (r == n_rows) {
+            rows[n_rows++] = tap_rows[k];
+            lo_dx[r] = hi_dx[r] = tap_dx[k];
+        }
+        lo_dx[r] = tap_dx[k] < lo_dx[r] ? tap_dx[k] : lo_dx[r];
+        hi_dx[r] = tap_dx[k] > hi_dx[r] ? tap_dx[k] : hi_dx[r];
+        which[k] = r;
+    }
+    const int center = tl_center_tap(st);
+    const vb2 in_lo = V(b2_set1)(st->in_lo);
+    const vs16 bias = V(set1)(4 + 9 * 1024), lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
+    for (int x0 = 0; x0 < width; x0 += DWC8_CHUNK) {
+        const int nb = width - x0 < DWC8_CHUNK ? width - x0 : DWC8_CHUNK;
+        const int groups = (nb + 31) / 32; /* of 32 pixels */
+        for (int r = 0; r < n_rows; r++) {
+            /* pixels x0 + lo_dx .. x0 + nb - 1 + hi_dx exist (the rows' halo); the rest of
+             * the groups the taps read is zero */
+            const int span = nb + hi_dx[r] - lo_dx[r];
+            const int8_t *src = rows[r] + (ptrdiff_t)(x0 + lo_dx[r]) * 16;
+            for (int i = 0; i < 32 * groups + hi_dx[r] - lo_dx[r]; i += 16) {
+                const int m = span - i < 16 ? span - i : 16;
+                if (m == 16) {
+                    NAME(tr16)(src + (ptrdiff_t)i * 16, 16, &planes[r][0][i], DWC8_PLANE);
+                } else {
+                    int8_t tmp[256] = {0};
+                    if (m > 0) memcpy(tmp, src + (ptrdiff_t)i * 16, (size_t)m * 16);
+                    NAME(tr16)(tmp, 16, &planes[r][0][i], DWC8_PLANE);
+                }
+            }
+        }
+        for (int c = 0; c < 16; c++) {
+            for (int i = 0; i < 32 * groups; i += 32) {
+                vs16 sa = bias, sb = bias, la, lb;
+                vb2 ucen = in_lo;
+#pragma GCC unroll 9
+                for (int k = 0; k < 9; k++) {
+                    const int8_t *p = &planes[which[k]][c][i + tap_dx[k] - lo_dx[which[k]]];
+                    const vb2 u = V(b2_sub)(V(b2_loadu)(p), in_lo);
+                    if (k == center) ucen = u;
+                    V(lut64x2)(t->lut + (k * 16 + c) * 64, u, &la, &lb);
+                    sa = V(add)(sa, la);
+                    sb = V(add)(sb, lb);
+                }
+                V(lut64x2)(t->lut + (9 * 16 + c) * 64, ucen, &la, &lb); /* the residual */
+                const vs16 m1024 = V(set1)(1024);
+                V(store8)(&res[c][i], NAME(clamp)(V(add)(V(sub)(V(div9)(sa), m1024), la), lo, hi));
+                V(store8)(&res[c][i + 16], NAME(clamp)(V(add)(V(sub)(V(div9)(sb), m1024), lb), lo, hi));
+            }
+        }
+        for (int i = 0; i < nb; i += 16) {
+            int8_t *dst = out + (ptrdiff_t)(x0 + i) * 16;
+            if (nb - i >= 16) {
+                NAME(tr16)(&res[0][i], DWC8_CHUNK, dst, 16);
+            } else {
+                int8_t tmp[256];
+                NAME(tr16)(&res[0][i], DWC8_CHUNK, tmp, 16);
+                memcpy(dst, tmp, (size_t)(nb - i) * 16);
+            }
+        }
+    }
+}
+
 TL_FN void NAME(dwc)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
                      const int tap_dx[9], int width, int8_t *out) {
     if (st->cin == 16 && t->mode == TL_DIV_9 && !t->k2)
@@ -285,6 +389,7 @@ TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in
 TL_ENTRY void NAME(dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],
                      const int tap_dx[9], int width, int8_t *out) {
     if (!t || !t->simd) tl_kernels_scalar.dw(st, t, tap_rows, tap_dx, width, out);
+    else if (t->group == 0 && t->lut) NAME(dwc8)(st, t, tap_rows, tap_dx, width, out);
     else if (t->group == 0) NAME(dwc)(st, t, tap_rows, tap_dx, width, out);
     else NAME(stage)(st, t, NULL, tap_rows, tap_dx, width, out);
 }
@@ -340,3 +445,5 @@ TL_ENTRY void NAME(emit)(const int16_t *acc, int width, int s, uint8_t *out, ptr
 }
 
 #undef BLOCK
+#undef DWC8_CHUNK
+#undef DWC8_PLANE

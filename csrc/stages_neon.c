@@ -81,6 +81,32 @@ TL_FN void neon_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t 
     neon_grp4(in + 16, lo, w, base, out + 4);
 }
 
+typedef int8x16_t vb;
+TL_FN vb neon_b_loadu(const int8_t *p) { return vld1q_s8(p); }
+TL_FN void neon_b_storeu(int8_t *p, vb a) { vst1q_s8(p, a); }
+TL_FN vb neon_b_zlo(vb a, vb b) { return vzip1q_s8(a, b); }
+TL_FN vb neon_b_zhi(vb a, vb b) { return vzip2q_s8(a, b); }
+typedef int8x16x2_t vb2;
+TL_FN vb2 neon_b2_loadu(const int8_t *p) { return vld1q_s8_x2(p); }
+TL_FN vb2 neon_b2_sub(vb2 a, vb2 b) {
+    a.val[0] = vsubq_s8(a.val[0], b.val[0]);
+    a.val[1] = vsubq_s8(a.val[1], b.val[1]);
+    return a;
+}
+TL_FN vb2 neon_b2_set1(int v) {
+    vb2 r;
+    r.val[0] = r.val[1] = vdupq_n_s8((int8_t)v);
+    return r;
+}
+/* one tbl of four registers looks up 16 bytes in a 64-byte table (0 past it) */
+TL_FN void neon_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
+    const int8x16x4_t t = vld1q_s8_x4(tab);
+    const int8x16_t r0 = vqtbl4q_s8(t, vreinterpretq_u8_s8(u.val[0]));
+    const int8x16_t r1 = vqtbl4q_s8(t, vreinterpretq_u8_s8(u.val[1]));
+    *a = neon_pair(vmovl_s8(vget_low_s8(r0)), vmovl_high_s8(r0));
+    *b = neon_pair(vmovl_s8(vget_low_s8(r1)), vmovl_high_s8(r1));
+}
+
 #include "simd_body.h"
 
 const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon};

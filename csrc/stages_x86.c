@@ -26,6 +26,21 @@ static void perm_bytes_of(const int *perm, perm_bytes *pb) {
     }
 }
 
+/* Lane i of r: the byte at u[i] (0..63) of a 64-byte table of build_lut, from its x86 form
+ * (quarters q0, q0^q1, q1^q2, q2^q3): pshufb gives 0 for an index with its top bit set, so
+ * the quarters below u[i] / 16 cancel and those above it add nothing. */
+#define TL_X86_LUT64(tab, u, r)                                                                \
+    do {                                                                                       \
+        const __m128i *q_ = (const __m128i *)((tab) + TL_LUT_PLANE);                           \
+        const __m128i s16_ = _mm_set1_epi8(16);                                                \
+        __m128i u_ = (u);                                                                      \
+        (r) = _mm_shuffle_epi8(_mm_load_si128(q_), u_);                                        \
+        for (int i_ = 1; i_ < 4; i_++) {                                                       \
+            u_ = _mm_sub_epi8(u_, s16_);                                                       \
+            (r) = _mm_xor_si128((r), _mm_shuffle_epi8(_mm_load_si128(q_ + i_), u_));           \
+        }                                                                                      \
+    } while (0)
+
 /* ---------------------------------------------------------------- SSE4.1 */
 #define TL_FN static inline __attribute__((always_inline, target("sse4.1")))
 #define TL_ENTRY static __attribute__((target("sse4.1")))
@@ -33,6 +48,8 @@ static void perm_bytes_of(const int *perm, perm_bytes *pb) {
 #define V(op) sse41_##op
 #define vs16 vs16_sse41
 #define vperm vperm_sse41
+#define vb vb_sse41
+#define vb2 vb2_sse41
 
 typedef struct {
     __m128i l, h;
@@ -105,6 +122,34 @@ TL_FN void sse41_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t
     sse41_grp4(in + 16, lo, w, base, out + 4);
 }
 
+typedef __m128i vb;
+TL_FN vb sse41_b_loadu(const int8_t *p) { return _mm_loadu_si128((const __m128i *)p); }
+TL_FN void sse41_b_storeu(int8_t *p, vb a) { _mm_storeu_si128((__m128i *)p, a); }
+TL_FN vb sse41_b_zlo(vb a, vb b) { return _mm_unpacklo_epi8(a, b); }
+TL_FN vb sse41_b_zhi(vb a, vb b) { return _mm_unpackhi_epi8(a, b); }
+typedef struct {
+    __m128i l, h;
+} vb2;
+TL_FN vb2 sse41_b2_loadu(const int8_t *p) {
+    vb2 r = {_mm_loadu_si128((const __m128i *)p), _mm_loadu_si128((const __m128i *)(p + 16))};
+    return r;
+}
+TL_FN vb2 sse41_b2_sub(vb2 a, vb2 b) {
+    vb2 r = {_mm_sub_epi8(a.l, b.l), _mm_sub_epi8(a.h, b.h)};
+    return r;
+}
+TL_FN vb2 sse41_b2_set1(int v) {
+    vb2 r = {_mm_set1_epi8((char)v), _mm_set1_epi8((char)v)};
+    return r;
+}
+TL_FN void sse41_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
+    __m128i r;
+    TL_X86_LUT64(tab, u.l, r);
+    *a = sse41_pair(_mm_cvtepi8_epi16(r), _mm_cvtepi8_epi16(_mm_srli_si128(r, 8)));
+    TL_X86_LUT64(tab, u.h, r);
+    *b = sse41_pair(_mm_cvtepi8_epi16(r), _mm_cvtepi8_epi16(_mm_srli_si128(r, 8)));
+}
+
 #include "simd_body.h"
 #undef TL_FN
 #undef TL_ENTRY
@@ -112,6 +157,8 @@ TL_FN void sse41_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t
 #undef V
 #undef vs16
 #undef vperm
+#undef vb
+#undef vb2
 
 /* ---------------------------------------------------------------- AVX2 */
 #define TL_FN static inline __attribute__((always_inline, target("avx2")))
@@ -120,6 +167,8 @@ TL_FN void sse41_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t
 #define V(op) avx2_##op
 #define vs16 vs16_avx2
 #define vperm vperm_avx2
+#define vb vb_avx2
+#define vb2 vb2_avx2
 
 typedef __m256i vs16;
 typedef struct {
@@ -177,6 +226,28 @@ TL_FN vs16 avx2_gather16(const int16_t *tab, vs16 idx) {
     const __m256i ge = _mm256_i32gather_epi32((const int *)tab, even, 2);
     const __m256i go = _mm256_i32gather_epi32((const int *)tab, odd, 2);
     return _mm256_blend_epi16(ge, _mm256_slli_epi32(go, 16), 0xAA);
+}
+
+typedef __m128i vb;
+TL_FN vb avx2_b_loadu(const int8_t *p) { return _mm_loadu_si128((const __m128i *)p); }
+TL_FN void avx2_b_storeu(int8_t *p, vb a) { _mm_storeu_si128((__m128i *)p, a); }
+TL_FN vb avx2_b_zlo(vb a, vb b) { return _mm_unpacklo_epi8(a, b); }
+TL_FN vb avx2_b_zhi(vb a, vb b) { return _mm_unpackhi_epi8(a, b); }
+typedef __m256i vb2;
+TL_FN vb2 avx2_b2_loadu(const int8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+TL_FN vb2 avx2_b2_sub(vb2 a, vb2 b) { return _mm256_sub_epi8(a, b); }
+TL_FN vb2 avx2_b2_set1(int v) { return _mm256_set1_epi8((char)v); }
+/* TL_X86_LUT64 on 32 lanes: each 16-byte quarter broadcast to both halves */
+TL_FN void avx2_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
+    const __m128i *q = (const __m128i *)(tab + TL_LUT_PLANE);
+    const __m256i s16 = _mm256_set1_epi8(16);
+    __m256i r = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_load_si128(q)), u);
+    for (int i = 1; i < 4; i++) {
+        u = _mm256_sub_epi8(u, s16);
+        r = _mm256_xor_si256(r, _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_load_si128(q + i)), u));
+    }
+    *a = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(r));
+    *b = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(r, 1));
 }
 
 #include "simd_body.h"

@@ -34,6 +34,22 @@ static void fold_bias(tl_stage16 *t, size_t fetch0_elems) {
     for (size_t i = 0; i < fetch0_elems; i++) t->tab[i] = (int16_t)(t->tab[i] + bias);
 }
 
+/* The byte tables of a per-channel DW with 16 channels and <= 64 values (layout in kernels.h;
+ * zero past in_n, where no input value points). */
+static void build_lut(const tl_stage *st, int8_t *lut) {
+    const int n = st->in_n;
+    for (int f = 0; f < TL_LUT_FETCHES; f++)
+        for (int c = 0; c < 16; c++) {
+            int8_t *raw = lut + (f * 16 + c) * 64, *x = raw + TL_LUT_PLANE;
+            for (int u = 0; u < n; u++) {
+                const int idx = c * n + u;
+                raw[u] = f < 9 ? st->table[(size_t)f * (size_t)st->tap_stride + st->row_off[idx]]
+                               : (st->residual ? st->gval[idx] : 0);
+            }
+            for (int i = 0; i < 64; i++) x[i] = (int8_t)(i < 16 ? raw[i] : raw[i] ^ raw[i - 16]);
+        }
+}
+
 /* Per-channel DW (cin == cout, row width 1): one int16 per (tap, channel, value). */
 static int build_dwc(const tl_stage *st, tl_stage16 *t) {
     const int n = st->in_n, c_n = st->cin, d = st->divisor;
@@ -41,9 +57,12 @@ static int build_dwc(const tl_stage *st, tl_stage16 *t) {
     if (elems > 65535 - 2) return TL_OK; /* indices are uint16 (a gather may read 2 past) */
     t->k2 = st->residual && d % 2 == 0;
     const int k = t->k2 ? 2 : 1;
-    t->mem = calloc(elems + 16 + 32, sizeof(int16_t));
+    const int bytes_ok = c_n == 16 && n <= 64 && d == 9;
+    const size_t tab_bytes = ((elems + 16 + 32) * sizeof(int16_t) + 63) & ~(size_t)63;
+    t->mem = calloc(tab_bytes + (bytes_ok ? TL_LUT_BYTES : 0) + 64, 1);
     if (!t->mem) return TL_ERR_NOMEM;
     t->tab = (int16_t *)(((uintptr_t)t->mem + 63) & ~(uintptr_t)63);
+    if (bytes_ok) build_lut(st, t->lut = (int8_t *)t->tab + tab_bytes);
     int32_t b = 0;
     for (int c = 0; c < c_n; c++) {
         int32_t bound = 0;

@@ -16,7 +16,8 @@ from randmodels import random_model
 SIMD = [isa for isa in engine.available_isas() if isa != "scalar"]
 pytestmark = pytest.mark.skipif(not SIMD, reason="no SIMD path on this machine/build")
 
-SHAPES = [(1, 1), (1, 9), (9, 1), (1, 40), (2, 3), (3, 17), (16, 16), (17, 33), (5, 70)]
+SHAPES = [(1, 1), (1, 9), (9, 1), (1, 40), (2, 3), (3, 17), (16, 16), (17, 33), (5, 70),
+          (2, 145)]
 
 MODELS = {
     "tinylut-s": dict(),
@@ -43,6 +44,10 @@ MODELS = {
     "f-shaped-centred-blocks": dict(scale=1, layout=(("dw", 16), ("pw", 16), ("dw", 16),
                                                      ("pw", 16), ("dw", 16), ("pw", 16)),
                                     centred="alternate"),
+    # per-channel DW on 256 input values: too many for the byte-table kernel (<= 64), so the
+    # gather kernel takes it
+    "f-shaped-full-range": dict(scale=1, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16)),
+                                branches=(("full", 0),), centred=True),
 }
 
 
