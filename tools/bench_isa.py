@@ -1,6 +1,9 @@
 #!/usr/bin/env python
 """Speed of every instruction-set path on the x4 RGB restore, 320x180 -> 1280x720.
 
+The model is the shipped default (``--model NAME`` for another, e.g. tinylut-f-x4; a scale-1
+denoiser restores the same RGB image at its size).
+
 Native paths (those ``tinylut.info()['isas']`` lists here): warm-up, then ``--runs`` timed
 runs of each (path, threads) pair round-robin, so that drift in machine load hits them all
 alike; reported: median and min wall time (``time.perf_counter``), 1 thread and ``--threads``,
@@ -40,11 +43,11 @@ if (_ROOT / "tinylut" / "__init__.py").is_file():
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def time_isas(runs: int, threads: int, isas=None) -> dict:
+def time_isas(runs: int, threads: int, isas=None, model_name: str | None = None) -> dict:
     """{isa: {"1": {...}, "N": {...}}} of wall (and 1-thread CPU) milliseconds."""
     import tinylut
     from bench import bench_image, load_bench_model
-    model = load_bench_model(None)
+    model = load_bench_model(model_name)
     img, source = bench_image(None)
     isas = isas or tinylut.info()["isas"]
     counts = sorted({1, threads})
@@ -61,7 +64,7 @@ def time_isas(runs: int, threads: int, isas=None) -> dict:
             model(img, isa=isa, threads=n)
             cpu[isa, n].append((time.thread_time() - c0) * 1e3)
             wall[isa, n].append((time.perf_counter() - t0) * 1e3)
-    out = {"input": source, "model": model.name, "runs": runs, "threads": counts, "ms": {}}
+    out = {"input": source, "model": model.name, "scale": model.scale, "runs": runs, "threads": counts, "ms": {}}
     for isa, n in keys:
         row = {"median": statistics.median(wall[isa, n]), "min": min(wall[isa, n])}
         if n == 1:
@@ -73,12 +76,12 @@ def time_isas(runs: int, threads: int, isas=None) -> dict:
 # ----------------------------------------------------------------------------- instruction counts
 # Instructions executed inside tinylut's extension module per input pixel (one channel), from the
 # difference between two restores of the bench image's first channel, full width, ROWS[0] and
-# ROWS[1] rows: fixed costs (tables, set-up) cancel. 16 output pixels per input pixel (x4).
+# ROWS[1] rows: fixed costs (tables, set-up) cancel. scale**2 output pixels per input pixel.
 ROWS = (4, 12)
 COUNT_SCRIPT = """
 import sys, numpy as np, tinylut
 from bench import load_bench_model, bench_image
-m = load_bench_model(None)
+m = load_bench_model(sys.argv[3] or None)
 img, _ = bench_image(None)
 m(np.ascontiguousarray(img[:int(sys.argv[2]), :, 0]), isa=sys.argv[1], threads=1)
 """
@@ -103,12 +106,13 @@ def qemu_count(log: str) -> int:
     return total
 
 
-def callgrind_count(code_dir: Path, isa: str, rows: int) -> int:
+def callgrind_count(code_dir: Path, isa: str, rows: int, model_name: str | None) -> int:
     """x86: instructions the C core executes for the restore, by valgrind --tool=callgrind."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp, "cg.out")
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                        "--dump-instr=no", sys.executable, "-c", COUNT_SCRIPT, isa, str(rows)],
+                        "--dump-instr=no", sys.executable, "-c", COUNT_SCRIPT, isa, str(rows),
+                        model_name or ""],
                        cwd=code_dir, capture_output=True, check=True,
                        env={**os.environ, "PYTHONPATH": f"{code_dir}:{_ROOT}"})
         text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out)],
@@ -118,17 +122,18 @@ def callgrind_count(code_dir: Path, isa: str, rows: int) -> int:
     return int(line.split()[0].replace(",", ""))
 
 
-def per_pixel(counts: dict, width: int = 320) -> dict:
+def per_pixel(counts: dict, scale: int, width: int = 320) -> dict:
     n = (counts[ROWS[1]] - counts[ROWS[0]]) / ((ROWS[1] - ROWS[0]) * width)
-    return {"per_input_pixel_channel": round(n), "per_output_pixel": round(n / 16, 1)}
+    return {"per_input_pixel_channel": round(n), "per_output_pixel": round(n / scale ** 2, 1)}
 
 
-def x86_counts(isas) -> dict:
+def x86_counts(isas, model_name: str | None, scale: int) -> dict:
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "bench.py").write_bytes((_ROOT / "tools" / "bench.py").read_bytes())
         for isa in isas:
-            out[isa] = per_pixel({r: callgrind_count(Path(tmp), isa, r) for r in ROWS})
+            out[isa] = per_pixel({r: callgrind_count(Path(tmp), isa, r, model_name) for r in ROWS},
+                                 scale)
     return out
 
 
@@ -138,7 +143,7 @@ def cross_dir() -> Path:
     return Path(os.environ.get("TINYLUT_CROSS", Path.home() / ".cache" / "tinylut-cross"))
 
 
-def emulated(wheel: str, runs: int) -> dict:
+def emulated(wheel: str, runs: int, model_name: str | None, scale: int) -> dict:
     """Under qemu (cortex-a72), against the wheel: timing, and instructions counted by qemu."""
     cross = cross_dir()
     sysroot = cross / "sysroot-arm64"
@@ -164,8 +169,8 @@ def emulated(wheel: str, runs: int) -> dict:
                    QEMU_CPU="cortex-a72",
                    TINYLUT_SHARED=os.environ.get("TINYLUT_SHARED", str(_ROOT.parent / "shared")))
         code = ("import json, bench_isa, tinylut; assert tinylut.__file__.startswith(%r); "
-                "print(json.dumps(bench_isa.time_isas(%d, 1, ['scalar', 'neon'])))"
-                % (str(site), runs))
+                "print(json.dumps(bench_isa.time_isas(%d, 1, ['scalar', 'neon'], %r)))"
+                % (str(site), runs, model_name))
         qemu = ["qemu-aarch64-static", "-L", str(sysroot), str(sysroot / "usr" / "bin" / "python3.11"), "-s"]
 
         def run(args, extra=()):
@@ -186,11 +191,12 @@ def emulated(wheel: str, runs: int) -> dict:
             c = {}
             for rows in ROWS:
                 log = Path(tmp, "qemu.log")
-                run(["-c", "import numpy, tinylut._core\n" + COUNT_SCRIPT, isa, str(rows)],
+                run(["-c", "import numpy, tinylut._core\n" + COUNT_SCRIPT, isa, str(rows),
+                     model_name or ""],
                     ["-d", "in_asm,exec,nochain", "-dfilter", f"0x{lo}..0x{hi}", "-D", str(log)])
                 c[rows] = qemu_count(str(log))
                 log.unlink()
-            counts[isa] = per_pixel(c)
+            counts[isa] = per_pixel(c, scale)
         res["instructions"] = counts
     return res
 
@@ -203,22 +209,26 @@ def main(argv=None) -> int:
     ap.add_argument("--emulated-runs", type=int, default=3)
     ap.add_argument("--callgrind", action="store_true",
                     help="x86: also count instructions per pixel with valgrind (slow)")
+    ap.add_argument("--model", help="a shipped model's name or a model file (default: the "
+                    "shipped default)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
     import tinylut
-    res = {"native": time_isas(args.runs, args.threads), "load_average": os.getloadavg(),
+    res = {"native": time_isas(args.runs, args.threads, model_name=args.model), "load_average": os.getloadavg(),
            "info": tinylut.info()}
     if args.callgrind:
-        res["instructions"] = x86_counts(res["native"]["ms"])
+        res["instructions"] = x86_counts(res["native"]["ms"], args.model, res["native"]["scale"])
     if args.aarch64_wheel:
-        res["aarch64"] = emulated(args.aarch64_wheel, args.emulated_runs)
+        res["aarch64"] = emulated(args.aarch64_wheel, args.emulated_runs, args.model,
+                                  res["native"]["scale"])
     if args.json:
         print(json.dumps(res))
         return 0
 
     nat = res["native"]
-    print(f"x4 RGB 320x180 -> 1280x720, {nat['model']}, input {nat['input']}")
+    s = nat["scale"]
+    print(f"x{s} RGB 320x180 -> {320 * s}x{180 * s}, {nat['model']}, input {nat['input']}")
     print(f"{nat['runs']} runs per path, round-robin; load average {res['load_average'][0]:.2f} "
           f"on {len(os.sched_getaffinity(0))} cores (other processes share them: medians are "
           "upper bounds, mins the better estimate)")
@@ -227,8 +237,8 @@ def main(argv=None) -> int:
         for n, r in rows.items():
             cpu = (f"{r['cpu_median']:>12.1f}{r['cpu_min']:>9.1f}" if "cpu_median" in r else "")
             print(f"{isa:<10}{n:>8}{r['median']:>11.1f}{r['min']:>9.1f}{cpu}")
-    note = (f"instructions executed in the extension per input pixel and channel (x4: 16 output "
-            f"pixels), from restores of {ROWS[0]} and {ROWS[1]} full-width rows")
+    note = (f"instructions executed in the extension per input pixel and channel (x{s}: {s * s} "
+            f"output pixels), from restores of {ROWS[0]} and {ROWS[1]} full-width rows")
     for isa, c in res.get("instructions", {}).items():
         print(f"{isa:<10}{c['per_input_pixel_channel']:>6} {note} (callgrind); "
               f"{c['per_output_pixel']} per output pixel")
