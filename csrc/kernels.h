@@ -24,9 +24,10 @@
  * per (tap, channel, value), tab[(k * cin + c) * in_n + u] (u = v - in_lo, residual folded into
  * tap 8), and a kernel gathers 16 of them per tap (group 0, n_fetch 9, rows in_n).
  * With 16 channels, at most 64 input values and divisor 9 (TinyLUT-F's blocks) a faster kernel
- * takes the stage instead: it transposes 16 pixels x 16 channels so that a vector holds one
- * channel of 16 pixels and looks each tap up in that channel's 64-byte table with byte
- * shuffles (pshufb, tbl), no gathers. Its tables are `lut` (TL_LUT_BYTES, see build_dwc): byte
+ * takes the stage instead (dwc8 in simd_body.h): it transposes 16 pixels x 16 channels at a
+ * time so that a vector holds one channel of 32 pixels and looks each tap up in that channel's
+ * 64-byte table with byte shuffles (pshufb, tbl), no gathers. Its tables are `lut`
+ * (TL_LUT_BYTES, built by build_lut in tables16.c): byte
  * tables [10][16][64] indexed by (fetch, channel, v - in_lo), fetches 0..8 the taps' int8 rows
  * without the residual, fetch 9 the requantised value (the residual; 0 without one); then the
  * same tables in the form x86 shuffles want: per (fetch, channel) the four 16-byte quarters
