@@ -64,7 +64,8 @@ def time_isas(runs: int, threads: int, isas=None, model_name: str | None = None)
             model(img, isa=isa, threads=n)
             cpu[isa, n].append((time.thread_time() - c0) * 1e3)
             wall[isa, n].append((time.perf_counter() - t0) * 1e3)
-    out = {"input": source, "model": model.name, "scale": model.scale, "runs": runs, "threads": counts, "ms": {}}
+    out = {"input": source, "model": model.name, "scale": model.scale, "runs": runs,
+           "threads": counts, "ms": {}}
     for isa, n in keys:
         row = {"median": statistics.median(wall[isa, n]), "min": min(wall[isa, n])}
         if n == 1:
@@ -213,6 +214,8 @@ def main(argv=None) -> int:
                     "shipped default)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.model and os.path.isfile(args.model):  # the counting runs start in other folders
+        args.model = os.path.abspath(args.model)
 
     import tinylut
     res = {"native": time_isas(args.runs, args.threads, model_name=args.model), "load_average": os.getloadavg(),
