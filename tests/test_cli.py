@@ -139,6 +139,32 @@ def test_sixteen_bit_image_rejected(tmp_path, capsys, random_model_path):
                                "-m", random_model_path), "16-bit")
 
 
+@pytest.mark.parametrize("orientation, turn", [(3, 2), (6, 3), (8, 1)])
+def test_restore_turns_photos_upright(tmp_path, capsys, random_model_path, random_spec,
+                                      orientation, turn):
+    """EXIF orientation 3 / 6 / 8 = stored pixels turned by 180 / 270 / 90 degrees to display;
+    the output has no orientation tag, so restore works on (and writes) the upright image."""
+    img = rand_img((7, 10, 3), 9)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(img).save(tmp_path / "in.png", exif=exif)
+    np.testing.assert_array_equal(read_image(tmp_path / "in.png"), img)   # stored by default
+    upright = np.ascontiguousarray(np.rot90(img, turn))
+    np.testing.assert_array_equal(read_image(tmp_path / "in.png", upright=True), upright)
+    code, out, err = run(capsys, "restore", tmp_path / "in.png", tmp_path / "out.png",
+                         "--model", random_model_path, "--threads", 1)
+    assert code == 0, err
+    got = Image.open(tmp_path / "out.png")
+    assert got.getexif().get(0x0112) is None
+    np.testing.assert_array_equal(np.asarray(got), reference.restore(random_spec, upright))
+
+
+def test_corrupt_exif_keeps_stored_pixels(tmp_path):
+    img = rand_img((5, 6, 3), 10)
+    Image.fromarray(img).save(tmp_path / "in.png", exif=b"Exif\x00\x00MM\x00*garbage")
+    np.testing.assert_array_equal(read_image(tmp_path / "in.png", upright=True), img)
+
+
 def test_bad_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as e:
         main(["restore"])

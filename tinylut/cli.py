@@ -199,7 +199,7 @@ def _progress(items, desc: str, total: int | None = None):
 # ----------------------------------------------------------------------------- restore
 
 def _restore_one(model, src: str, dst: str, args: argparse.Namespace) -> None:
-    img = read_image(src)
+    img = read_image(src, upright=True)   # the output has no orientation tag to carry
     try:
         out = run_model(model, img, args)
     except ValueError as e:

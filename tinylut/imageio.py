@@ -21,8 +21,11 @@ RGB/RGBA PNG or TIFF that Pillow would otherwise silently reduce to 8 bits): the
 on 8-bit values, and quietly dropping the low byte would hide a loss of data. Convert such
 images to 8 bits yourself first (you decide how: shift, scale, tone-map).
 
-Pixels are returned as stored: EXIF orientation is not applied (metrics need the stored
-pixels; PNG benchmark images carry none). Animated files give their first frame.
+Pixels are returned as stored (metrics need the stored pixels; PNG benchmark images carry no
+EXIF), unless ``upright=True``: then an EXIF orientation is applied, so the array is the image
+as a viewer shows it (what ``tinylut restore`` does: its output carries no orientation tag, so
+it must be upright to look like the input). An unreadable EXIF block counts as no orientation.
+Animated files give their first frame.
 
 :func:`write_image` picks the Pillow mode from the array shape (H x W -> ``L``, x1 -> ``L``,
 x2 -> ``LA``, x3 -> ``RGB``, x4 -> ``RGBA``) and the format from the file extension.
@@ -30,9 +33,10 @@ x2 -> ``LA``, x3 -> ``RGB``, x4 -> ``RGBA``) and the format from the file extens
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = ["ImageError", "read_image", "write_image", "is_image_file", "IMAGE_EXTENSIONS"]
 
@@ -91,8 +95,22 @@ def _to_8bit_mode(im: Image.Image, where: str) -> Image.Image:
     raise ImageError(f"{where}: unsupported image mode {mode!r}")
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an 8-bit image as uint8 HxW (gray), HxWx2 (gray+alpha), HxWx3 or HxWx4."""
+def _upright(im: Image.Image) -> Image.Image:
+    """``im`` turned as its EXIF orientation says (unchanged without a valid one)."""
+    try:
+        with warnings.catch_warnings():   # "Corrupt EXIF data": the answer is the same
+            warnings.simplefilter("ignore")
+            orientation = im.getexif().get(0x0112, 1)
+    except Exception:   # Pillow's EXIF parser raises many kinds on corrupt data: ignore it
+        return im
+    if orientation not in range(2, 9):
+        return im
+    return ImageOps.exif_transpose(im)
+
+
+def read_image(path: str | os.PathLike, upright: bool = False) -> np.ndarray:
+    """Read an 8-bit image as uint8 HxW (gray), HxWx2 (gray+alpha), HxWx3 or HxWx4; with
+    ``upright``, turned by its EXIF orientation (see the module's note)."""
     where = os.fspath(path)
     if not os.path.exists(where):
         raise ImageError(f"{where}: no such file")
@@ -102,6 +120,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         with Image.open(where) as im:
             im = _to_8bit_mode(im, where)
             im.load()
+            if upright:
+                im = _upright(im)
             arr = np.array(im, dtype=np.uint8)
     except ImageError:
         raise
