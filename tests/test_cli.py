@@ -165,6 +165,29 @@ def test_corrupt_exif_keeps_stored_pixels(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "in.png", upright=True), img)
 
 
+def test_restore_folder_keep_going(tmp_path, capsys, random_model_path, random_spec):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    good = {n: rand_img((4, 5, 3), i) for i, n in enumerate(["a.png", "c.png"])}
+    for n, img in good.items():
+        write_image(src / n, img)
+    (src / "b.png").write_bytes(b"\x89PNG\r\n\x1a\ntruncated")
+    Image.fromarray(np.full((6, 6), 40000, np.uint16)).save(src / "d.png")
+    # without it: stops at b.png, after a.png
+    code, out, err = run(capsys, "restore", src, dst, "-m", random_model_path)
+    assert_one_line_error(code, out, err, "b.png")
+    assert sorted(os.listdir(dst)) == ["a.png"]
+    code, out, err = run(capsys, "restore", src, dst, "-m", random_model_path, "--keep-going")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 3 and "Traceback" not in err
+    assert "b.png" in lines[0] and "d.png" in lines[1] and "16-bit" in lines[1]
+    assert lines[2] == f"restored 2 images into {dst}; 2 failed"
+    assert sorted(os.listdir(dst)) == ["a.png", "c.png"]
+    for n, img in good.items():
+        np.testing.assert_array_equal(read_image(dst / n), reference.restore(random_spec, img))
+
+
 def test_bad_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as e:
         main(["restore"])

@@ -223,11 +223,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
         os.makedirs(dst, exist_ok=True)
         if os.path.samefile(src, dst):
             raise CLIError(f"{dst}: output folder is the input folder; refusing to overwrite")
+        failed = 0
         for name in _progress(names, "restore"):
-            _restore_one(model, os.path.join(src, name), os.path.join(dst, name), args)
+            try:
+                _restore_one(model, os.path.join(src, name), os.path.join(dst, name), args)
+            except (CLIError, ImageError, OSError, ValueError) as e:
+                if not args.keep_going:
+                    raise
+                failed += 1   # one line now, the count at the end, exit status 1
+                print(f"{PROG}: skipped: {_error_line(e)}", file=sys.stderr)
         if not args.quiet:
-            print(f"restored {len(names)} images into {dst}", file=sys.stderr)
-        return 0
+            print(f"restored {len(names) - failed} images into {dst}"
+                  + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+        return 1 if failed else 0
 
     if os.path.isdir(dst) or dst.endswith(("/", os.sep)):
         os.makedirs(dst, exist_ok=True)
@@ -370,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("restore", help="restore an image, or every image of a folder",
                        description="Restore IN into OUT. IN and OUT are image files, or "
                        "folders: every image of the IN folder is restored into the OUT folder "
-                       "under the same name (stops at the first error).")
+                       "under the same name (stops at the first error unless --keep-going).")
     r.add_argument("input", metavar="IN", help="image file or folder of images")
     r.add_argument("output", metavar="OUT", help="output image file or folder")
     r.add_argument("--model", "-m", metavar="M",
@@ -380,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=_threads, default=None, metavar="N",
                    help="worker threads (default: all cores)")
     r.add_argument("--quiet", "-q", action="store_true", help="no summary line")
+    r.add_argument("--keep-going", "-k", action="store_true",
+                   help="folder: skip an image that cannot be read, restored or written (one "
+                        "line each on stderr) and exit with status 1 at the end")
     r.set_defaults(func=cmd_restore)
 
     e = sub.add_parser("eval", help="PSNR/SSIM of a model on a benchmark folder",
