@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import tinylut
 from tinylut import reference
@@ -21,6 +22,7 @@ def model():
     (np.zeros((4, 4), bool), TypeError, "uint8"),
     (np.full((4, 4), np.nan), TypeError, "uint8"),
     ([[1, 2], [3, 4]], TypeError, "numpy array"),
+    (Image.new("RGB", (4, 4)), TypeError, r"numpy array, got Image; np.asarray\(image\)"),
     (np.zeros(4, np.uint8), ValueError, "shape"),
     (np.zeros((2, 2, 2, 2), np.uint8), ValueError, "shape"),
     (np.zeros((0, 4), np.uint8), ValueError, "empty"),

@@ -50,7 +50,9 @@ def _threads(threads: int | None) -> int:
 def check_image(image) -> np.ndarray:
     """The image as (H, W, C) uint8, or a TypeError/ValueError that says what was expected."""
     if not isinstance(image, np.ndarray):
-        raise TypeError(f"expected a numpy array, got {type(image).__name__}")
+        hint = ("; np.asarray(image) gives one" if hasattr(image, "__array_interface__")
+                or hasattr(image, "__array__") else "")   # a PIL image, a tensor, a list...
+        raise TypeError(f"expected a numpy array, got {type(image).__name__}{hint}")
     if image.dtype != np.uint8:
         raise TypeError(f"expected a uint8 image, got dtype {image.dtype}; convert it first, "
                         "e.g. np.clip(np.round(img * 255), 0, 255).astype(np.uint8) for 0..1 floats")
