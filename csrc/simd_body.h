@@ -174,6 +174,24 @@ TL_FN vs16 NAME(finish)(vs16 s, int mode, int k2, int d, vs16 lo, vs16 hi) {
     return NAME(finish_sat)(s, mode, k2, d, lo, hi, 0);
 }
 
+/* Four uint16 offsets in one 64-bit load (offset p in bits 16p .. 16p + 15; TL_OFF4, kernels.h). */
+TL_FN uint64_t NAME(off4)(const uint16_t *o) {
+    uint64_t w;
+    memcpy(&w, o, 8);
+    return w;
+}
+
+/* A pixel's result: its cout int8 channels at dst. */
+TL_FN void NAME(put)(vs16 r, int8_t *dst, const int cout) {
+    if (cout == 16) {
+        V(store8)(dst, r);
+    } else {
+        int8_t tmp[16];
+        V(store8)(tmp, r);
+        memcpy(dst, tmp, (size_t)cout);
+    }
+}
+
 /* One row of a stage; kind, mode, k2 and nf are constants where it is inlined. */
 TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
                            const int8_t *const tap_rows[9], const int tap_dx[9], int width,
@@ -197,18 +215,47 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
         else NAME(pw_offsets)(st, t, &k, in + x0 * cin, nb, off, cin, group);
         const uint16_t *o = off;
         int8_t *dst = out + (ptrdiff_t)x0 * cout;
-        for (int i = 0; i < nb; i++, o += si, dst += cout) {
-            vs16 s = V(load)((const int16_t *)(tab + o[0]));
-#pragma GCC unroll 16
-            for (int j = 1; j < nf; j++) s = V(add)(s, V(load)((const int16_t *)(tab + o[j * sj])));
-            const vs16 r = NAME(finish_sat)(s, mode, k2, st->divisor, lo, hi, sat);
-            if (cout == 16) {
-                V(store8)(dst, r);
-            } else {
-                int8_t tmp[16];
-                V(store8)(tmp, r);
-                memcpy(dst, tmp, (size_t)cout);
+        int i = 0;
+#if TL_OFF4
+        if (kind == TL_DW) { /* four pixels at a time: one 64-bit load gives a fetch's 4 offsets */
+            for (; i + 4 <= nb; i += 4, o += 4, dst += 4 * cout) {
+                vs16 s[4];
+                uint64_t w = NAME(off4)(o);
+#pragma GCC unroll 4
+                for (int p = 0; p < 4; p++) s[p] = V(load)((const int16_t *)(tab + ((w >> (16 * p)) & 0xFFFF)));
+#pragma GCC unroll 9
+                for (int j = 1; j < nf; j++) {
+                    w = NAME(off4)(o + j * BLOCK);
+#pragma GCC unroll 4
+                    for (int p = 0; p < 4; p++)
+                        s[p] = V(add)(s[p], V(load)((const int16_t *)(tab + ((w >> (16 * p)) & 0xFFFF))));
+                }
+#pragma GCC unroll 4
+                for (int p = 0; p < 4; p++)
+                    NAME(put)(NAME(finish_sat)(s[p], mode, k2, st->divisor, lo, hi, sat), dst + p * cout, cout);
             }
+        }
+#endif
+        for (; i < nb; i++, o += si, dst += cout) {
+            vs16 s;
+#if TL_OFF4
+            if (kind == TL_PW && nf % 4 == 0) { /* a pixel's offsets four per 64-bit load */
+                s = V(zero)();
+#pragma GCC unroll 4
+                for (int j = 0; j < nf; j += 4) {
+                    const uint64_t w = NAME(off4)(o + j);
+#pragma GCC unroll 4
+                    for (int p = 0; p < 4; p++)
+                        s = V(add)(s, V(load)((const int16_t *)(tab + ((w >> (16 * p)) & 0xFFFF))));
+                }
+            } else
+#endif
+            {
+                s = V(load)((const int16_t *)(tab + o[0]));
+#pragma GCC unroll 16
+                for (int j = 1; j < nf; j++) s = V(add)(s, V(load)((const int16_t *)(tab + o[j * sj])));
+            }
+            NAME(put)(NAME(finish_sat)(s, mode, k2, st->divisor, lo, hi, sat), dst, cout);
         }
     }
 }
