@@ -18,6 +18,13 @@
  * requantised values (0.4-0.6 MB tables per stage of TinyLUT-S). Half the fetches, but the
  * in-kernel requantisation costs about what they saved (-3% instructions) and the rows come
  * from L2: the x4 restore ran 8% slower on the AMD EPYC VM (5% faster only with every row in L1).
+ * Tried and dropped too (2026-11-30, AMD EPYC Zen 4): an AVX-512 VBMI path doing the 16 -> 16
+ * PW / UP stages channel-major, 32 pixels per vpermi2b over a 128-byte table per (input pair,
+ * output), two input channels summed by vpmaddubsw: no faster than AVX2 (14.2-14.4 vs 14.4-14.6
+ * ms for the x4 restore; Zen 4 runs 512-bit operations as two 256-bit halves), and with one
+ * channel per permute 8% slower. A timing probe (wrong output, not kept) that confined the
+ * 16-fetch stages' rows to 16 KB changed nothing: those loops are bound by their operations,
+ * not by L1 misses.
  *
  * DW with cin == cout (row width 1, "per-channel" DW, the blocks of TinyLUT-F): output channel c
  * reads only its own channel, so there are no 16-lane rows to fetch; instead tab holds one int16
