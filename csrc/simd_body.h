@@ -19,8 +19,9 @@
  *
  * Per output pixel a stage adds n_fetch int16 rows whose byte offsets into the stage's
  * tables16 table are computed with vector arithmetic, 16 pixels (DW) or one pixel's channels
- * (PW) at a time, into a small offset block; the fetch loop then does one scalar load and
- * one vector add per row. Residual, requantisation and segments are folded into the rows. */
+ * (PW) at a time, into a small offset block; the fetch loop then adds one row per offset
+ * (read four per 64-bit load where TL_OFF4, kernels.h). Residual, requantisation and
+ * segments are folded into the rows. */
 
 #define BLOCK 16 /* pixels per offset block */
 
