@@ -182,6 +182,11 @@ TL_FN uint64_t NAME(off4)(const uint16_t *o) {
     return w;
 }
 
+/* The int16 row at offset p of the four packed in w (see off4). */
+TL_FN vs16 NAME(row4)(const char *tab, uint64_t w, const int p) {
+    return V(load)((const int16_t *)(tab + ((w >> (16 * p)) & 0xFFFF)));
+}
+
 /* A pixel's result: its cout int8 channels at dst. */
 TL_FN void NAME(put)(vs16 r, int8_t *dst, const int cout) {
     if (cout == 16) {
@@ -223,13 +228,13 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
                 vs16 s[4];
                 uint64_t w = NAME(off4)(o);
 #pragma GCC unroll 4
-                for (int p = 0; p < 4; p++) s[p] = V(load)((const int16_t *)(tab + ((w >> (16 * p)) & 0xFFFF)));
+                for (int p = 0; p < 4; p++) s[p] = NAME(row4)(tab, w, p);
 #pragma GCC unroll 9
                 for (int j = 1; j < nf; j++) {
                     w = NAME(off4)(o + j * BLOCK);
 #pragma GCC unroll 4
                     for (int p = 0; p < 4; p++)
-                        s[p] = V(add)(s[p], V(load)((const int16_t *)(tab + ((w >> (16 * p)) & 0xFFFF))));
+                        s[p] = V(add)(s[p], NAME(row4)(tab, w, p));
                 }
 #pragma GCC unroll 4
                 for (int p = 0; p < 4; p++)
@@ -247,7 +252,7 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
                     const uint64_t w = NAME(off4)(o + j);
 #pragma GCC unroll 4
                     for (int p = 0; p < 4; p++)
-                        s = V(add)(s, V(load)((const int16_t *)(tab + ((w >> (16 * p)) & 0xFFFF))));
+                        s = V(add)(s, NAME(row4)(tab, w, p));
                 }
             } else
 #endif
@@ -290,13 +295,7 @@ TL_FN void NAME(dwc_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *
             s = V(add)(s, V(gather16)(tab, V(add)(v, base[k])));
         }
         const vs16 r = NAME(finish)(s, mode, t->k2, st->divisor, lo, hi);
-        if (cin == 16) {
-            V(store8)(out + 16 * x, r);
-        } else {
-            int8_t tmp[16];
-            V(store8)(tmp, r);
-            memcpy(out + (ptrdiff_t)x * cin, tmp, (size_t)cin);
-        }
+        NAME(put)(r, out + (ptrdiff_t)x * cin, cin);
     }
 }
 
