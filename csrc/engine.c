@@ -127,6 +127,11 @@ static void input_rows(const tl_stage *st, int r, int height, int a, int b, int 
     tap_offsets(st, r, dy, dx);
     int lo = height, hi = -1;
     for (int k = 0; k < 9; k++) {
+        if (a + dy[k] >= 0 && b - 1 + dy[k] < height) { /* no reflection: the ends suffice */
+            if (a + dy[k] < lo) lo = a + dy[k];
+            if (b - 1 + dy[k] > hi) hi = b - 1 + dy[k];
+            continue;
+        }
         for (int y = a; y < b; y++) {
             const int yy = reflect(y + dy[k], height);
             if (yy < lo) lo = yy;
@@ -177,18 +182,22 @@ typedef struct {
     const tl_kernels *k;
     const tl_prepared *p;
     int height, width, band;
-    int8_t split_lut[TL_MAX_BRANCHES][256];
     feature_rows feat[TL_MAX_BRANCHES][TL_MAX_STAGES + 1];
     int16_t *acc;  /* [band][width][scale^2]: rotations added, sub-pixels in output order */
+    uint8_t *planes; /* multi-channel images: [channel][band * scale][width * scale] */
+    uint8_t *chan;   /* the input rows of a band, one channel, contiguous: [rows][width] */
+    int chan_rows;
 } workspace;
 
 static void free_workspace(workspace *w) {
     for (int b = 0; b < TL_MAX_BRANCHES; b++)
         for (int s = 0; s <= TL_MAX_STAGES; s++) free(w->feat[b][s].data);
     free(w->acc);
+    free(w->planes);
+    free(w->chan);
 }
 
-static int alloc_workspace(workspace *w) {
+static int alloc_workspace(workspace *w, int channels) {
     const tl_model *m = w->m;
     int max_channels = 1;
     for (int b = 0; b < m->n_branches; b++)
@@ -211,12 +220,6 @@ static int alloc_workspace(workspace *w) {
 
     for (int b = 0; b < m->n_branches; b++) {
         const tl_branch *br = &m->branches[b];
-        for (int v = 0; v < 256; v++) {
-            const int x = v - 128; /* floor shift without relying on >> of negatives */
-            w->split_lut[b][v] = (int8_t)(br->split == TL_SPLIT_MSB ? (x >= 0 ? x >> br->bits : -((-x - 1) >> br->bits) - 1)
-                                          : br->split == TL_SPLIT_LSB ? (x & ((1 << br->bits) - 1))
-                                                                      : x);
-        }
         for (int s = 0; s <= br->n_stages; s++) {
             /* level s feeds stage s; level n_stages is the branch output */
             int dw_after = 0;
@@ -233,17 +236,29 @@ static int alloc_workspace(workspace *w) {
     }
     const size_t s2 = (size_t)m->scale * (size_t)m->scale;
     w->acc = malloc(sizeof(int16_t) * (size_t)w->band * (size_t)w->width * s2);
-    return w->acc ? TL_OK : TL_ERR_NOMEM;
+    if (!w->acc) return TL_ERR_NOMEM;
+    if (channels > 1) {
+        w->planes = malloc((size_t)channels * (size_t)w->band * (size_t)w->width * s2);
+        if (!w->planes) return TL_ERR_NOMEM;
+    }
+    /* the level-0 rows of every branch lie within those of the branch with the most DW stages */
+    w->chan_rows = w->band + 4 * max_dw < w->height ? w->band + 4 * max_dw : w->height;
+    w->chan = malloc((size_t)w->chan_rows * (size_t)w->width);
+    return w->chan ? TL_OK : TL_ERR_NOMEM;
 }
 
-/* The branch's input (its part of the centred pixel) for image rows [a, e). */
-static void split_rows(workspace *w, int b, const tl_image_in *in, int a, int e) {
-    const int8_t *lut = w->split_lut[b];
-    for (int y = a; y < e; y++) {
-        int8_t *row = row_at(&w->feat[b][0], y);
-        const uint8_t *src = in->data + (ptrdiff_t)y * in->row_stride;
-        for (int x = 0; x < w->width; x++) row[x] = lut[src[(ptrdiff_t)x * in->col_stride]];
-        fill_halo(row, w->width, 1);
+/* A branch's input from one row of pixels v: x = v - 128 whole (FULL), floor(x / 2^bits) (MSB;
+ * 128 is a multiple of 2^bits) or x mod 2^bits (LSB), in loops the compiler vectorises. */
+static void split_row(const tl_branch *br, const uint8_t *src, int width, int8_t *row) {
+    const int bits = br->bits;
+    if (br->split == TL_SPLIT_MSB) {
+        const int off = 128 >> bits;
+        for (int x = 0; x < width; x++) row[x] = (int8_t)((src[x] >> bits) - off);
+    } else if (br->split == TL_SPLIT_LSB) {
+        const uint8_t mask = (uint8_t)((1 << bits) - 1);
+        for (int x = 0; x < width; x++) row[x] = (int8_t)(src[x] & mask);
+    } else {
+        for (int x = 0; x < width; x++) row[x] = (int8_t)(src[x] ^ 0x80);
     }
 }
 
@@ -255,19 +270,44 @@ static void branch_input_rows(const workspace *w, int b, int r, int y0, int y1, 
     for (int s = br->n_stages - 1; s >= 0; s--) input_rows(&br->stages[s], r, w->height, *a, *e, a, e);
 }
 
-/* The branch inputs of band [y0, y1), for all rotations at once (they do not depend on it). */
-static void split_band(workspace *w, const tl_image_in *in, int y0, int y1, const int *rots, int n_rots) {
+/* The branch inputs of band [y0, y1) of channel c, for all rotations at once (they do not
+ * depend on it). The channel's rows are read once, into a contiguous copy when the pixels
+ * are not adjacent (multi-channel images), and split for every branch from there. */
+static void split_band(workspace *w, const tl_image_in *in, int c, int y0, int y1, const int *rots,
+                       int n_rots) {
+    int a[TL_MAX_BRANCHES], e[TL_MAX_BRANCHES], lo = w->height, hi = 0;
     for (int b = 0; b < w->m->n_branches; b++) {
-        int a = w->height, e = 0;
+        a[b] = w->height;
+        e[b] = 0;
         for (int i = 0; i < n_rots; i++) {
             int ar, er;
             branch_input_rows(w, b, rots[i], y0, y1, &ar, &er);
-            if (ar < a) a = ar;
-            if (er > e) e = er;
+            if (ar < a[b]) a[b] = ar;
+            if (er > e[b]) e[b] = er;
         }
-        w->feat[b][0].row0 = a;
-        w->feat[b][0].rows = e - a;
-        split_rows(w, b, in, a, e);
+        if (a[b] < lo) lo = a[b];
+        if (e[b] > hi) hi = e[b];
+    }
+    const uint8_t *first = in->data + (ptrdiff_t)lo * in->row_stride + c * in->chan_stride;
+    ptrdiff_t stride = in->row_stride;
+    if (in->col_stride != 1) {
+        for (int y = 0; y < hi - lo; y++) {
+            const uint8_t *src = first + (ptrdiff_t)y * in->row_stride;
+            uint8_t *dst = w->chan + (ptrdiff_t)y * w->width;
+            for (int x = 0; x < w->width; x++) dst[x] = src[(ptrdiff_t)x * in->col_stride];
+        }
+        first = w->chan;
+        stride = w->width;
+    }
+    for (int b = 0; b < w->m->n_branches; b++) {
+        feature_rows *f = &w->feat[b][0];
+        f->row0 = a[b];
+        f->rows = e[b] - a[b];
+        for (int y = a[b]; y < e[b]; y++) {
+            int8_t *row = row_at(f, y);
+            split_row(&w->m->branches[b], first + (ptrdiff_t)(y - lo) * stride, w->width, row);
+            fill_halo(row, w->width, 1);
+        }
     }
 }
 
@@ -335,8 +375,8 @@ int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out
 int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_image_in *in,
                              const tl_image_out *out, int row_begin, int row_end) {
     if (!p || p->m != m || !in || !out || !in->data || !out->data ||
-        in->height < 1 || in->width < 1 || row_begin < 0 || row_end > in->height ||
-        row_begin > row_end)
+        in->height < 1 || in->width < 1 || !in_range(in->channels, 1, TL_MAX_IMAGE_CHANNELS) ||
+        row_begin < 0 || row_end > in->height || row_begin > row_end)
         return TL_ERR_ARG;
     if (row_begin == row_end) return TL_OK;
 
@@ -347,7 +387,7 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
     w.p = p;
     w.height = in->height;
     w.width = in->width;
-    int status = alloc_workspace(&w);
+    int status = alloc_workspace(&w, in->channels);
     if (status != TL_OK) {
         free_workspace(&w);
         return status;
@@ -359,21 +399,37 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
     /* bands of equal height: a short last band would recompute as many halo rows as a full one */
     const int n_bands = (row_end - row_begin + w.band - 1) / w.band;
     const int band = (row_end - row_begin + n_bands - 1) / n_bands;
+    const int channels = in->channels;
+    const ptrdiff_t plane_row = (ptrdiff_t)width * s, plane = (ptrdiff_t)band * s * plane_row;
     for (int y0 = row_begin; y0 < row_end; y0 += band) {
         const int y1 = y0 + band < row_end ? y0 + band : row_end;
-        memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
-        split_band(&w, in, y0, y1, rotation_sets[m->rotations], m->rotations);
-        for (int i = 0; i < m->rotations; i++) {
-            const int r = rotation_sets[m->rotations][i];
-            int perm[TL_MAX_SCALE * TL_MAX_SCALE];
-            rotation_perm(r, s, perm);
-            for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, y0, y1);
-            add_rotation(&w, y0, y1, perm);
+        for (int c = 0; c < channels; c++) {
+            memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
+            split_band(&w, in, c, y0, y1, rotation_sets[m->rotations], m->rotations);
+            for (int i = 0; i < m->rotations; i++) {
+                const int r = rotation_sets[m->rotations][i];
+                int perm[TL_MAX_SCALE * TL_MAX_SCALE];
+                rotation_perm(r, s, perm);
+                for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, y0, y1);
+                add_rotation(&w, y0, y1, perm);
+            }
+            for (int y = y0; y < y1; y++) {
+                const int16_t *acc = w.acc + (ptrdiff_t)(y - y0) * acc_row;
+                if (channels == 1)
+                    p->k->emit(acc, width, s, out->data + (ptrdiff_t)y * s * out->row_stride,
+                               out->row_stride, out->col_stride);
+                else
+                    p->k->emit(acc, width, s, w.planes + c * plane + (ptrdiff_t)(y - y0) * s * plane_row,
+                               plane_row, 1);
+            }
         }
-        for (int y = y0; y < y1; y++)
-            p->k->emit(w.acc + (ptrdiff_t)(y - y0) * acc_row, width, s,
-                       out->data + (ptrdiff_t)y * s * out->row_stride, out->row_stride,
-                       out->col_stride);
+        if (channels > 1)
+            for (int Y = y0 * s; Y < y1 * s; Y++) {
+                const uint8_t *planes[TL_MAX_IMAGE_CHANNELS];
+                for (int c = 0; c < channels; c++) planes[c] = w.planes + c * plane + (Y - y0 * s) * plane_row;
+                p->k->interleave(planes, channels, width * s, out->data + (ptrdiff_t)Y * out->row_stride,
+                                 out->col_stride, out->chan_stride);
+            }
     }
     free_workspace(&w);
     return TL_OK;

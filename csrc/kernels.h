@@ -105,6 +105,11 @@ typedef struct {
      * clamp(acc[(x * s + A) * s + B], -128, 127) + 128, for A, B < s. */
     void (*emit)(const int16_t *acc, int width, int s, uint8_t *out, ptrdiff_t row_stride,
                  ptrdiff_t col_stride);
+    /* Channels of n pixels from planes into one image row: out[x * col_stride + c * chan_stride]
+     * = planes[c][x]. The engine emits the channels of a multi-channel image into planes
+     * first: byte stores three or four apart cost more than this pass (RGB x4: ~4%). */
+    void (*interleave)(const uint8_t *const planes[], int channels, int n, uint8_t *out,
+                       ptrdiff_t col_stride, ptrdiff_t chan_stride);
 } tl_kernels;
 
 /* The tap that is the pixel itself (window offset (0, 0)): the residual's. */

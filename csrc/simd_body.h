@@ -12,7 +12,9 @@
  *              two pixels of 16 channels: 32 bytes in, 8 offsets out),
  *              gather16 (lane i: tab[idx[i]] for uint16 indices; may read tab[idx[i] + 1])
  *   vb         16 int8 lanes, with b_loadu b_storeu b_zlo b_zhi (interleave the low / high
- *              halves of two vectors, a first)
+ *              halves of two vectors, a first), packu8 (vs16 -> vb, saturated to 0..255),
+ *              b_tr4x4 (transpose four vectors as 4 x 4 matrices of 32-bit elements),
+ *              b_store3 / b_store4 (store 16 pixels of 3 / 4 channel vectors interleaved)
  *   vb2        32 int8 lanes, with b2_loadu b2_sub b2_set1 and lut64x2 (lane i of the 32 is
  *              tab[u[i]] for a 64-byte table of build_lut and 0 <= u[i] < 64, as int16: lanes
  *              0-15 in *a, 16-31 in *b)
@@ -478,8 +480,18 @@ TL_ENTRY void NAME(emit)(const int16_t *acc, int width, int s, uint8_t *out, ptr
         tl_kernels_scalar.emit(acc, width, s, out, row_stride, col_stride);
         return;
     }
-    const vs16 bias = V(set1)(128); /* the unsigned saturating store clamps (|acc| <= 4 * 128) */
-    for (int x = 0; x < width; x++) {
+    const vs16 bias = V(set1)(128); /* the unsigned saturation clamps (|acc| <= 4 * 128) */
+    int x = 0;
+    if (col_stride == 1) /* four pixels: their 4 x 4 blocks transposed give 16 bytes per row */
+        for (; x + 4 <= width; x += 4) {
+            vb px[4];
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++) px[q] = V(packu8)(V(add)(V(loadu)(acc + 16 * (x + q)), bias));
+            V(b_tr4x4)(px);
+#pragma GCC unroll 4
+            for (int a = 0; a < 4; a++) V(b_storeu)((int8_t *)(out + a * row_stride + 4 * x), px[a]);
+        }
+    for (; x < width; x++) {
         uint8_t px[16];
         V(storeu8)(px, V(add)(V(loadu)(acc + 16 * x), bias));
         for (int a = 0; a < 4; a++) {
@@ -488,6 +500,28 @@ TL_ENTRY void NAME(emit)(const int16_t *acc, int width, int s, uint8_t *out, ptr
             else
                 for (int b = 0; b < 4; b++) dst[b * col_stride] = px[4 * a + b];
         }
+    }
+}
+
+TL_ENTRY void NAME(interleave)(const uint8_t *const planes[], int channels, int n, uint8_t *out,
+                             ptrdiff_t col_stride, ptrdiff_t chan_stride) {
+    int x = 0;
+    if (chan_stride == 1 && col_stride == channels && (channels == 3 || channels == 4)) {
+        const int8_t *const *p = (const int8_t *const *)planes;
+        for (; x + 16 <= n; x += 16) {
+            if (channels == 3)
+                V(b_store3)((int8_t *)out + 3 * x, V(b_loadu)(p[0] + x), V(b_loadu)(p[1] + x),
+                            V(b_loadu)(p[2] + x));
+            else
+                V(b_store4)((int8_t *)out + 4 * x, V(b_loadu)(p[0] + x), V(b_loadu)(p[1] + x),
+                            V(b_loadu)(p[2] + x), V(b_loadu)(p[3] + x));
+        }
+    }
+    if (x < n) {
+        const uint8_t *rest[TL_MAX_IMAGE_CHANNELS];
+        for (int c = 0; c < channels; c++) rest[c] = planes[c] + x;
+        tl_kernels_scalar.interleave(rest, channels, n - x, out + (ptrdiff_t)x * col_stride, col_stride,
+                                     chan_stride);
     }
 }
 

@@ -270,4 +270,11 @@ static void emit_scalar(const int16_t *acc, int width, int s, uint8_t *out, ptrd
                     (uint8_t)(clamp(acc[a * s + b], -128, 127) + 128);
 }
 
-const tl_kernels tl_kernels_scalar = {0, dw_scalar, pw_scalar, merge_scalar, emit_scalar};
+static void interleave_scalar(const uint8_t *const planes[], int channels, int n, uint8_t *out,
+                              ptrdiff_t col_stride, ptrdiff_t chan_stride) {
+    for (int c = 0; c < channels; c++)
+        for (int x = 0; x < n; x++) out[(ptrdiff_t)x * col_stride + c * chan_stride] = planes[c][x];
+}
+
+const tl_kernels tl_kernels_scalar = {0, dw_scalar, pw_scalar, merge_scalar, emit_scalar,
+                                      interleave_scalar};

@@ -86,6 +86,32 @@ TL_FN vb neon_b_loadu(const int8_t *p) { return vld1q_s8(p); }
 TL_FN void neon_b_storeu(int8_t *p, vb a) { vst1q_s8(p, a); }
 TL_FN vb neon_b_zlo(vb a, vb b) { return vzip1q_s8(a, b); }
 TL_FN vb neon_b_zhi(vb a, vb b) { return vzip2q_s8(a, b); }
+TL_FN vb neon_packu8(vs16 a) { return vreinterpretq_s8_u8(vqmovun_high_s16(vqmovun_s16(a.val[0]), a.val[1])); }
+TL_FN void neon_b_tr4x4(vb a[4]) {
+    const uint32x4_t a0 = vreinterpretq_u32_s8(a[0]), a1 = vreinterpretq_u32_s8(a[1]);
+    const uint32x4_t a2 = vreinterpretq_u32_s8(a[2]), a3 = vreinterpretq_u32_s8(a[3]);
+    const uint64x2_t t0 = vreinterpretq_u64_u32(vtrn1q_u32(a0, a1)), t1 = vreinterpretq_u64_u32(vtrn2q_u32(a0, a1));
+    const uint64x2_t t2 = vreinterpretq_u64_u32(vtrn1q_u32(a2, a3)), t3 = vreinterpretq_u64_u32(vtrn2q_u32(a2, a3));
+    a[0] = vreinterpretq_s8_u64(vtrn1q_u64(t0, t2));
+    a[1] = vreinterpretq_s8_u64(vtrn1q_u64(t1, t3));
+    a[2] = vreinterpretq_s8_u64(vtrn2q_u64(t0, t2));
+    a[3] = vreinterpretq_s8_u64(vtrn2q_u64(t1, t3));
+}
+TL_FN void neon_b_store3(int8_t *p, vb r, vb g, vb b) {
+    int8x16x3_t v;
+    v.val[0] = r;
+    v.val[1] = g;
+    v.val[2] = b;
+    vst3q_s8(p, v);
+}
+TL_FN void neon_b_store4(int8_t *p, vb r, vb g, vb b, vb a) {
+    int8x16x4_t v;
+    v.val[0] = r;
+    v.val[1] = g;
+    v.val[2] = b;
+    v.val[3] = a;
+    vst4q_s8(p, v);
+}
 typedef int8x16x2_t vb2;
 TL_FN vb2 neon_b2_loadu(const int8_t *p) { return vld1q_s8_x2(p); }
 TL_FN vb2 neon_b2_sub(vb2 a, vb2 b) {
@@ -109,6 +135,6 @@ TL_FN void neon_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
 
 #include "simd_body.h"
 
-const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon};
+const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon, interleave_neon};
 
 #endif

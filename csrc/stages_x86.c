@@ -127,6 +127,42 @@ TL_FN vb sse41_b_loadu(const int8_t *p) { return _mm_loadu_si128((const __m128i 
 TL_FN void sse41_b_storeu(int8_t *p, vb a) { _mm_storeu_si128((__m128i *)p, a); }
 TL_FN vb sse41_b_zlo(vb a, vb b) { return _mm_unpacklo_epi8(a, b); }
 TL_FN vb sse41_b_zhi(vb a, vb b) { return _mm_unpackhi_epi8(a, b); }
+TL_FN vb sse41_packu8(vs16 a) { return _mm_packus_epi16(a.l, a.h); }
+TL_FN void sse41_b_tr4x4(vb a[4]) {
+    const __m128i t0 = _mm_unpacklo_epi32(a[0], a[1]), t1 = _mm_unpackhi_epi32(a[0], a[1]);
+    const __m128i t2 = _mm_unpacklo_epi32(a[2], a[3]), t3 = _mm_unpackhi_epi32(a[2], a[3]);
+    a[0] = _mm_unpacklo_epi64(t0, t2);
+    a[1] = _mm_unpackhi_epi64(t0, t2);
+    a[2] = _mm_unpacklo_epi64(t1, t3);
+    a[3] = _mm_unpackhi_epi64(t1, t3);
+}
+/* pshufb controls of the 3-channel interleave: byte j of output vector k is channel i % 3 of
+ * pixel i / 3, i = 16 k + j (-1: from another channel) */
+static const int8_t interleave3_ctl[3][3][16] __attribute__((aligned(16))) = {
+    {{0, -1, -1, 1, -1, -1, 2, -1, -1, 3, -1, -1, 4, -1, -1, 5},
+     {-1, -1, 6, -1, -1, 7, -1, -1, 8, -1, -1, 9, -1, -1, 10, -1},
+     {-1, 11, -1, -1, 12, -1, -1, 13, -1, -1, 14, -1, -1, 15, -1, -1}},
+    {{-1, 0, -1, -1, 1, -1, -1, 2, -1, -1, 3, -1, -1, 4, -1, -1},
+     {5, -1, -1, 6, -1, -1, 7, -1, -1, 8, -1, -1, 9, -1, -1, 10},
+     {-1, -1, 11, -1, -1, 12, -1, -1, 13, -1, -1, 14, -1, -1, 15, -1}},
+    {{-1, -1, 0, -1, -1, 1, -1, -1, 2, -1, -1, 3, -1, -1, 4, -1},
+     {-1, 5, -1, -1, 6, -1, -1, 7, -1, -1, 8, -1, -1, 9, -1, -1},
+     {10, -1, -1, 11, -1, -1, 12, -1, -1, 13, -1, -1, 14, -1, -1, 15}}};
+TL_FN void sse41_b_store3(int8_t *p, vb r, vb g, vb b) {
+    const __m128i *c = (const __m128i *)interleave3_ctl;
+    for (int k = 0; k < 3; k++)
+        _mm_storeu_si128((__m128i *)(p + 16 * k),
+                         _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(r, c[k]), _mm_shuffle_epi8(g, c[3 + k])),
+                                      _mm_shuffle_epi8(b, c[6 + k])));
+}
+TL_FN void sse41_b_store4(int8_t *p, vb r, vb g, vb b, vb a) {
+    const __m128i rg0 = _mm_unpacklo_epi8(r, g), rg1 = _mm_unpackhi_epi8(r, g);
+    const __m128i ba0 = _mm_unpacklo_epi8(b, a), ba1 = _mm_unpackhi_epi8(b, a);
+    _mm_storeu_si128((__m128i *)p, _mm_unpacklo_epi16(rg0, ba0));
+    _mm_storeu_si128((__m128i *)(p + 16), _mm_unpackhi_epi16(rg0, ba0));
+    _mm_storeu_si128((__m128i *)(p + 32), _mm_unpacklo_epi16(rg1, ba1));
+    _mm_storeu_si128((__m128i *)(p + 48), _mm_unpackhi_epi16(rg1, ba1));
+}
 typedef struct {
     __m128i l, h;
 } vb2;
@@ -233,6 +269,10 @@ TL_FN vb avx2_b_loadu(const int8_t *p) { return _mm_loadu_si128((const __m128i *
 TL_FN void avx2_b_storeu(int8_t *p, vb a) { _mm_storeu_si128((__m128i *)p, a); }
 TL_FN vb avx2_b_zlo(vb a, vb b) { return _mm_unpacklo_epi8(a, b); }
 TL_FN vb avx2_b_zhi(vb a, vb b) { return _mm_unpackhi_epi8(a, b); }
+TL_FN vb avx2_packu8(vs16 a) { return _mm_packus_epi16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)); }
+#define avx2_b_tr4x4 sse41_b_tr4x4 /* 128-bit work, as grp4 */
+#define avx2_b_store3 sse41_b_store3
+#define avx2_b_store4 sse41_b_store4
 typedef __m256i vb2;
 TL_FN vb2 avx2_b2_loadu(const int8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 TL_FN vb2 avx2_b2_sub(vb2 a, vb2 b) { return _mm256_sub_epi8(a, b); }
@@ -252,7 +292,7 @@ TL_FN void avx2_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
 
 #include "simd_body.h"
 
-const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41};
-const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2};
+const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41, interleave_sse41};
+const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2, interleave_avx2};
 
 #endif

@@ -60,18 +60,22 @@ typedef struct {
     const tl_branch *branches;
 } tl_model;
 
+#define TL_MAX_IMAGE_CHANNELS 4 /* gray, gray + alpha, RGB, RGBA */
+
 typedef struct {
-    const uint8_t *data; /* pixel (y, x) at data[y * row_stride + x * col_stride] */
-    int height, width;
-    ptrdiff_t row_stride, col_stride;
+    /* channel c of pixel (y, x) at data[y * row_stride + x * col_stride + c * chan_stride] */
+    const uint8_t *data;
+    int height, width, channels; /* channels 1 .. TL_MAX_IMAGE_CHANNELS, restored one by one */
+    ptrdiff_t row_stride, col_stride, chan_stride;
 } tl_image_in;
 
 typedef struct {
-    uint8_t *data;       /* output pixel (Y, X) at data[Y * row_stride + X * col_stride] */
-    ptrdiff_t row_stride, col_stride;
+    /* channel c of output pixel (Y, X) at data[Y * row_stride + X * col_stride + c * chan_stride] */
+    uint8_t *data;
+    ptrdiff_t row_stride, col_stride, chan_stride;
 } tl_image_out;
 
-/* Restores input rows [row_begin, row_end) of one channel into output rows
+/* Restores input rows [row_begin, row_end) of every channel into output rows
  * [row_begin * scale, row_end * scale). Returns a tl_status. */
 int tl_restore_rows(const tl_model *model, const tl_image_in *in, const tl_image_out *out,
                     int row_begin, int row_end, int isa);

@@ -20,11 +20,11 @@ cdef extern from "tinylut.h":
         const tl_branch *branches
     ctypedef struct tl_image_in:
         const uint8_t *data
-        int height, width
-        Py_ssize_t row_stride, col_stride
+        int height, width, channels
+        Py_ssize_t row_stride, col_stride, chan_stride
     ctypedef struct tl_image_out:
         uint8_t *data
-        Py_ssize_t row_stride, col_stride
+        Py_ssize_t row_stride, col_stride, chan_stride
     int tl_restore_rows(const tl_model *model, const tl_image_in *inp, const tl_image_out *out,
                         int row_begin, int row_end, int isa) nogil
     ctypedef struct tl_prepared:
@@ -38,7 +38,7 @@ cdef extern from "tinylut.h":
     int tl_isa_available(int isa)
     int tl_isa_best()
     const char *tl_isa_name(int isa)
-    int TL_ISA_COUNT, TL_ERR_NOMEM, TL_ERR_ARG, TL_ERR_ISA
+    int TL_ISA_COUNT, TL_ERR_NOMEM, TL_ERR_ARG, TL_ERR_ISA, TL_MAX_IMAGE_CHANNELS
 
 ISA_NAMES = tuple(tl_isa_name(i).decode() for i in range(TL_ISA_COUNT))
 
@@ -104,22 +104,28 @@ cdef class CoreModel:
         free(self.stages)
         free(self.branches)
 
-    def restore_rows(self, const uint8_t[:, :] image, uint8_t[:, :] out, int row_begin,
+    def restore_rows(self, const uint8_t[:, :, :] image, uint8_t[:, :, :] out, int row_begin,
                      int row_end, int isa):
-        """One channel: input rows [row_begin, row_end) -> their scale x scale output rows."""
+        """(H, W, C) input rows [row_begin, row_end) -> their scale x scale output rows."""
         cdef int s = self.model.scale
-        if out.shape[0] != image.shape[0] * s or out.shape[1] != image.shape[1] * s:
+        if (out.shape[0] != image.shape[0] * s or out.shape[1] != image.shape[1] * s
+                or out.shape[2] != image.shape[2]):
             raise ValueError("output shape does not match the input and scale")
+        if not 1 <= image.shape[2] <= TL_MAX_IMAGE_CHANNELS:
+            raise ValueError(f"expected 1 to {TL_MAX_IMAGE_CHANNELS} channels, got {image.shape[2]}")
         cdef tl_image_in src
         cdef tl_image_out dst
-        src.data = &image[0, 0]
+        src.data = &image[0, 0, 0]
         src.height = <int> image.shape[0]
         src.width = <int> image.shape[1]
+        src.channels = <int> image.shape[2]
         src.row_stride = image.strides[0]
         src.col_stride = image.strides[1]
-        dst.data = &out[0, 0]
+        src.chan_stride = image.strides[2]
+        dst.data = &out[0, 0, 0]
         dst.row_stride = out.strides[0]
         dst.col_stride = out.strides[1]
+        dst.chan_stride = out.strides[2]
         cdef int status = 0
         if isa < 0 or isa >= TL_ISA_COUNT:
             raise ValueError(f"unknown instruction set {isa}")

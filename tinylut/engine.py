@@ -104,16 +104,15 @@ _POOL = _SharedPool()
 
 
 def run(core, scale: int, image: np.ndarray, threads: int, isa: int) -> np.ndarray:
-    """uint8 (H, W, C) -> uint8 (H*scale, W*scale, C); channels and row ranges run in parallel
-    on ``threads`` threads at most."""
+    """uint8 (H, W, C) -> uint8 (H*scale, W*scale, C); row ranges (all channels of each: the
+    core writes the channels of a pixel together) run in parallel on ``threads`` threads at most."""
     h, w, channels = image.shape
     out = np.empty((h * scale, w * scale, channels), np.uint8)
     parts = max(1, min(threads * JOBS_PER_THREAD if threads > 1 else 1, h // MIN_ROWS_PER_THREAD))
-    jobs = [(c, a, b) for c in range(channels) for a, b in _row_ranges(h, parts)]
+    jobs = list(_row_ranges(h, parts))
 
     def work(job):
-        c, a, b = job
-        core.restore_rows(image[:, :, c], out[:, :, c], a, b, isa)
+        core.restore_rows(image, out, job[0], job[1], isa)
 
     if threads <= 1 or len(jobs) == 1:
         for job in jobs:
