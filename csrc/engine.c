@@ -51,6 +51,15 @@ static void rotate_subpixel(int r, int s, int a, int b, int *A, int *B) {
     }
 }
 
+/* Where merge puts sub-pixel t of rotation r: the rotated-back position in the s x s block. */
+static void rotation_perm(int r, int s, int *perm) {
+    for (int t = 0; t < s * s; t++) {
+        int A, B;
+        rotate_subpixel(r, s, t / s, t % s, &A, &B);
+        perm[t] = A * s + B;
+    }
+}
+
 typedef struct {       /* rows [row0, row0 + rows) of one feature map, with a halo each side */
     int8_t *data;
     int row0, rows, channels;
@@ -147,12 +156,18 @@ struct tl_prepared {
     int isa;
     const tl_kernels *k;
     tl_stage16 t16[TL_MAX_BRANCHES][TL_MAX_STAGES]; /* SIMD tables (tables16 paths only) */
+    /* the last stage of each branch with its lanes in rotation r's output order (r = 1 .. 3;
+     * rotation 0 is t16 itself), when every branch has one: then the merge does not permute */
+    tl_stage16 last_rot[TL_MAX_BRANCHES][4];
+    int last_rotated;
 };
 
 void tl_prepared_free(tl_prepared *p) {
     if (!p) return;
     for (int b = 0; b < TL_MAX_BRANCHES; b++)
         for (int s = 0; s < TL_MAX_STAGES; s++) tl_stage16_free(&p->t16[b][s]);
+    for (int b = 0; b < TL_MAX_BRANCHES; b++)
+        for (int r = 0; r < 4; r++) tl_stage16_free(&p->last_rot[b][r]);
     free(p);
 }
 
@@ -173,6 +188,19 @@ int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
                     tl_prepared_free(p);
                     return TL_ERR_NOMEM;
                 }
+    if (k->tables16 && m->scale == 4) { /* the SIMD merge takes 16 sub-pixels */
+        p->last_rotated = 1;
+        for (int b = 0; b < m->n_branches && p->last_rotated; b++)
+            for (int r = 1; r < 4 && p->last_rotated; r++) {
+                int perm[16];
+                rotation_perm(r, 4, perm);
+                if (tl_stage16_permuted(&p->t16[b][m->branches[b].n_stages - 1], perm, &p->last_rot[b][r]) != TL_OK) {
+                    tl_prepared_free(p);
+                    return TL_ERR_NOMEM;
+                }
+                p->last_rotated = p->last_rot[b][r].simd;
+            }
+    }
     *out = p;
     return TL_OK;
 }
@@ -330,26 +358,19 @@ static void run_branch(workspace *w, int b, int r, int y0, int y1) {
         const tl_stage *st = &br->stages[s];
         int tap_dy[9], tap_dx[9];
         tap_offsets(st, r, tap_dy, tap_dx);
+        const tl_stage16 *t = s == n - 1 && r != 0 && w->p->last_rotated ? &w->p->last_rot[b][r]
+                                                                        : &w->p->t16[b][s];
         for (int y = a[s + 1]; y < e[s + 1]; y++) {
             int8_t *out = row_at(&feat[s + 1], y);
             if (st->kind == TL_DW) {
                 const int8_t *tap_rows[9];
                 for (int k = 0; k < 9; k++) tap_rows[k] = row_at(&feat[s], reflect(y + tap_dy[k], height));
-                w->k->dw(st, &w->p->t16[b][s], tap_rows, tap_dx, width, out);
+                w->k->dw(st, t, tap_rows, tap_dx, width, out);
             } else {
-                w->k->pw(st, &w->p->t16[b][s], row_at(&feat[s], y), width, out);
+                w->k->pw(st, t, row_at(&feat[s], y), width, out);
             }
             if (s + 1 < n) fill_halo(out, width, st->cout);
         }
-    }
-}
-
-/* Where merge puts sub-pixel t of rotation r: the rotated-back position in the s x s block. */
-static void rotation_perm(int r, int s, int *perm) {
-    for (int t = 0; t < s * s; t++) {
-        int A, B;
-        rotate_subpixel(r, s, t / s, t % s, &A, &B);
-        perm[t] = A * s + B;
     }
 }
 
@@ -409,7 +430,7 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
             for (int i = 0; i < m->rotations; i++) {
                 const int r = rotation_sets[m->rotations][i];
                 int perm[TL_MAX_SCALE * TL_MAX_SCALE];
-                rotation_perm(r, s, perm);
+                rotation_perm(p->last_rotated ? 0 : r, s, perm); /* last_rotated: in place already */
                 for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, y0, y1);
                 add_rotation(&w, y0, y1, perm);
             }

@@ -78,6 +78,11 @@ typedef struct {
 } tl_stage16;
 
 int tl_stage16_build(const tl_stage *st, tl_stage16 *t);  /* TL_OK (simd may stay 0) or TL_ERR_NOMEM */
+/* dst: src with the 16 lanes of every row moved, lane t to lane perm[t] (TL_OK, dst->simd 0 when
+ * src's rows are not lanes of outputs; or TL_ERR_NOMEM). The engine gives the last stage of each
+ * branch one copy per rotation, so that the branch outputs come out in the rotated-back order
+ * and the merge adds them without permuting (finish and clamps work lane by lane). */
+int tl_stage16_permuted(const tl_stage16 *src, const int *perm, tl_stage16 *dst);
 void tl_stage16_free(tl_stage16 *t);
 
 /* a / d rounded half to even, plus g, from x = a + d * g and p = g & 1 (p = 0, g = 0: rne). */

@@ -449,19 +449,15 @@ TL_ENTRY void NAME(pw)(const tl_stage *st, const tl_stage16 *t, const int8_t *in
     else NAME(stage)(st, t, in, NULL, NULL, width, out);
 }
 
-TL_ENTRY void NAME(merge)(const int8_t *const rows[], int n_rows, int width, int s2, const int *perm,
-                        int16_t *acc) {
-    if (s2 != 16) {
-        tl_kernels_scalar.merge(rows, n_rows, width, s2, perm, acc);
-        return;
-    }
-    vperm ctrl;
-    V(perm_prep)(perm, &ctrl);
+/* The merge of rows of 16 sub-pixels, permuted or (permute = 0) in place already. */
+TL_FN void NAME(merge16)(const int8_t *const rows[], int n_rows, int width, const vperm *ctrl,
+                         int16_t *acc, const int permute) {
     const vs16 lo = V(set1)(-128), hi = V(set1)(127);
     if (n_rows == 2) { /* TinyLUT-S: MSB and LSB */
         const int8_t *a = rows[0], *b = rows[1];
         for (int x = 0; x < width; x++, a += 16, b += 16, acc += 16) {
-            const vs16 y = V(permute)(NAME(clamp)(V(add)(V(load8)(a), V(load8)(b)), lo, hi), &ctrl);
+            vs16 y = NAME(clamp)(V(add)(V(load8)(a), V(load8)(b)), lo, hi);
+            if (permute) y = V(permute)(y, ctrl);
             V(store)(acc, V(add)(V(loadu)(acc), y));
         }
         return;
@@ -469,8 +465,26 @@ TL_ENTRY void NAME(merge)(const int8_t *const rows[], int n_rows, int width, int
     for (int x = 0; x < width; x++) {
         vs16 y = V(load8)(rows[0] + 16 * x);
         for (int b = 1; b < n_rows; b++) y = V(add)(y, V(load8)(rows[b] + 16 * x));
-        y = V(permute)(NAME(clamp)(y, lo, hi), &ctrl);
+        y = NAME(clamp)(y, lo, hi);
+        if (permute) y = V(permute)(y, ctrl);
         V(store)(acc + 16 * x, V(add)(V(loadu)(acc + 16 * x), y));
+    }
+}
+
+TL_ENTRY void NAME(merge)(const int8_t *const rows[], int n_rows, int width, int s2, const int *perm,
+                        int16_t *acc) {
+    if (s2 != 16) {
+        tl_kernels_scalar.merge(rows, n_rows, width, s2, perm, acc);
+        return;
+    }
+    int identity = 1;
+    for (int t = 0; t < 16; t++) identity &= perm[t] == t;
+    vperm ctrl;
+    if (identity) {
+        NAME(merge16)(rows, n_rows, width, &ctrl, acc, 0);
+    } else {
+        V(perm_prep)(perm, &ctrl);
+        NAME(merge16)(rows, n_rows, width, &ctrl, acc, 1);
     }
 }
 

@@ -169,3 +169,18 @@ int tl_stage16_build(const tl_stage *st, tl_stage16 *t) {
     return TL_OK;
 }
 
+int tl_stage16_permuted(const tl_stage16 *src, const int *perm, tl_stage16 *dst) {
+    memset(dst, 0, sizeof *dst);
+    if (!src->simd || src->group == 0) return TL_OK; /* per-channel DW rows are not lanes */
+    const size_t rows = (size_t)src->n_fetch * (size_t)src->rows;
+    *dst = *src;
+    dst->mem = malloc(rows * TL_ROW_BYTES + 63);
+    if (!dst->mem) {
+        memset(dst, 0, sizeof *dst);
+        return TL_ERR_NOMEM;
+    }
+    dst->tab = (int16_t *)(((uintptr_t)dst->mem + 63) & ~(uintptr_t)63);
+    for (size_t r = 0; r < rows; r++)
+        for (int t = 0; t < TL_LANES; t++) dst->tab[r * TL_LANES + perm[t]] = src->tab[r * TL_LANES + t];
+    return TL_OK;
+}
