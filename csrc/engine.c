@@ -188,6 +188,20 @@ int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
                     tl_prepared_free(p);
                     return TL_ERR_NOMEM;
                 }
+    if (k->tables16) /* stage boundaries that pass offsets instead of features (kernels.h) */
+        for (int b = 0; b < m->n_branches; b++) {
+            const tl_branch *br = &m->branches[b];
+            for (int s = 0; s + 1 < br->n_stages; s++) {
+                tl_stage16 *ts = &p->t16[b][s], *tn = &p->t16[b][s + 1];
+                const tl_stage *sn = &br->stages[s + 1];
+                if (ts->simd && ts->group != 0 && br->stages[s].cout == 16 && tn->simd &&
+                    sn->kind == TL_PW && sn->cin == 16 && (tn->group == 1 || tn->group == 4)) {
+                    ts->next_st = sn;
+                    ts->next_t = tn;
+                    tn->in_off = 1;
+                }
+            }
+        }
     if (k->tables16 && m->scale == 4) { /* the SIMD merge takes 16 sub-pixels */
         p->last_rotated = 1;
         for (int b = 0; b < m->n_branches && p->last_rotated; b++)
@@ -256,7 +270,11 @@ static int alloc_workspace(workspace *w, int channels) {
             int rows = w->band + (s == 0 ? 4 : 2) * dw_after;
             if (rows > w->height) rows = w->height;
             feature_rows *f = &w->feat[b][s];
-            f->channels = s == 0 ? 1 : br->stages[s - 1].cout;
+            /* bytes per pixel: features, or the offsets of stage s when the stage before
+             * writes them (2 bytes per fetch) */
+            f->channels = s == 0 ? 1
+                          : w->p->t16[b][s - 1].next_t ? 2 * w->p->t16[b][s].n_fetch
+                                                       : br->stages[s - 1].cout;
             f->stride = (ptrdiff_t)(w->width + 2 * HALO) * f->channels;
             f->data = malloc((size_t)rows * (size_t)f->stride);
             if (!f->data) return TL_ERR_NOMEM;
@@ -369,7 +387,7 @@ static void run_branch(workspace *w, int b, int r, int y0, int y1) {
             } else {
                 w->k->pw(st, t, row_at(&feat[s], y), width, out);
             }
-            if (s + 1 < n) fill_halo(out, width, st->cout);
+            if (s + 1 < n && br->stages[s + 1].kind == TL_DW) fill_halo(out, width, st->cout);
         }
     }
 }

@@ -10,7 +10,8 @@
  *              store8 (16 int8) storeu8 (16 uint8), perm_prep/permute (any 16-lane permutation),
  *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets), grp4x2 (the same for
  *              two pixels of 16 channels: 32 bytes in, 8 offsets out),
- *              gather16 (lane i: tab[idx[i]] for uint16 indices; may read tab[idx[i] + 1])
+ *              gather16 (lane i: tab[idx[i]] for uint16 indices; may read tab[idx[i] + 1]),
+ *              pack8 (vs16 -> vb, saturated to -128..127), grp4v (grp4 of 16 int8 in a vb)
  *   vb         16 int8 lanes, with b_loadu b_storeu b_zlo b_zhi (interleave the low / high
  *              halves of two vectors, a first), packu8 (vs16 -> vb, saturated to 0..255),
  *              b_tr4x4 (transpose four vectors as 4 x 4 matrices of 32-bit elements),
@@ -200,33 +201,52 @@ TL_FN void NAME(put)(vs16 r, int8_t *dst, const int cout) {
     }
 }
 
-/* One row of a stage; kind, mode, k2 and nf are constants where it is inlined. */
+/* A pixel's result: its cout int8 channels (out_grp 0), or the offsets of the next stage's
+ * fetches (kernels.h, next_st): one per channel (out_grp 1, 16 channels) or per group of 4
+ * (out_grp 4), as pw_offsets of the next stage would compute them from the int8 channels. */
+TL_FN void NAME(put_out)(vs16 r, int8_t *dst, const int cout, const int out_grp, int next_lo,
+                         const NAME(pw_consts) *kn) {
+    if (out_grp == 1) V(store)((int16_t *)dst, V(add)(V(slli5)(r), kn->base[0]));
+    else if (out_grp == 4) V(grp4v)(V(pack8)(r), next_lo, kn->w, kn->gbase, (uint16_t *)dst);
+    else NAME(put)(r, dst, cout);
+}
+
+/* One row of a stage; kind, mode, k2, nf and the fusion flags (kernels.h: in_off, and out_grp,
+ * the next stage's group when writing its offsets) are constants where it is inlined. */
 TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
                            const int8_t *const tap_rows[9], const int tap_dx[9], int width,
                            int8_t *out, const int kind, const int mode, const int k2, const int nf,
-                           const int cin, const int cout, const int group, const int sat) {
+                           const int cin, const int cout, const int group, const int sat,
+                           const int in_off, const int out_grp) {
     uint16_t off[BLOCK * TL_MAX_CHANNELS] __attribute__((aligned(32)));
     const char *tab = (const char *)t->tab;
     const vs16 lo = V(set1)(st->out_lo), hi = V(set1)(st->out_hi);
     const int si = kind == TL_DW ? 1 : nf, sj = kind == TL_DW ? BLOCK : 1;
-    NAME(pw_consts) k;
+    const int ob = out_grp == 0 ? cout : out_grp == 1 ? 32 : 8; /* output bytes per pixel */
+    const int keep_sat = sat && !out_grp;                    /* offsets need the clamp */
+    const int next_lo = out_grp ? t->next_st->in_lo : 0;
+    NAME(pw_consts) k, kn;
     NAME(dw_consts) kd;
+    if (out_grp) {
+        memset(&kn, 0, sizeof kn);
+        NAME(pw_prep)(t->next_st, t->next_t, &kn);
+    }
     if (kind == TL_PW) {
         memset(&k, 0, sizeof k);
-        NAME(pw_prep)(st, t, &k);
+        if (!in_off) NAME(pw_prep)(st, t, &k);
     } else {
         NAME(dw_prep)(st, t, tap_rows, tap_dx, &kd);
     }
     for (int x0 = 0; x0 < width; x0 += BLOCK) {
         const int nb = width - x0 < BLOCK ? width - x0 : BLOCK;
         if (kind == TL_DW) NAME(dw_offsets)(st, t, &kd, x0, nb, off, group);
-        else NAME(pw_offsets)(st, t, &k, in + x0 * cin, nb, off, cin, group);
-        const uint16_t *o = off;
-        int8_t *dst = out + (ptrdiff_t)x0 * cout;
+        else if (!in_off) NAME(pw_offsets)(st, t, &k, in + x0 * cin, nb, off, cin, group);
+        const uint16_t *o = kind == TL_PW && in_off ? (const uint16_t *)in + (ptrdiff_t)x0 * nf : off;
+        int8_t *dst = out + (ptrdiff_t)x0 * ob;
         int i = 0;
 #if TL_OFF4
         if (kind == TL_DW) { /* four pixels at a time: one 64-bit load gives a fetch's 4 offsets */
-            for (; i + 4 <= nb; i += 4, o += 4, dst += 4 * cout) {
+            for (; i + 4 <= nb; i += 4, o += 4, dst += 4 * ob) {
                 vs16 s[4];
                 uint64_t w = NAME(off4)(o);
 #pragma GCC unroll 4
@@ -240,11 +260,12 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
                 }
 #pragma GCC unroll 4
                 for (int p = 0; p < 4; p++)
-                    NAME(put)(NAME(finish_sat)(s[p], mode, k2, st->divisor, lo, hi, sat), dst + p * cout, cout);
+                    NAME(put_out)(NAME(finish_sat)(s[p], mode, k2, st->divisor, lo, hi, keep_sat),
+                                  dst + p * ob, cout, out_grp, next_lo, &kn);
             }
         }
 #endif
-        for (; i < nb; i++, o += si, dst += cout) {
+        for (; i < nb; i++, o += si, dst += ob) {
             vs16 s;
 #if TL_OFF4
             if (kind == TL_PW && nf % 4 == 0) { /* a pixel's offsets four per 64-bit load */
@@ -263,7 +284,8 @@ TL_FN void NAME(stage_row)(const tl_stage *st, const tl_stage16 *t, const int8_t
 #pragma GCC unroll 16
                 for (int j = 1; j < nf; j++) s = V(add)(s, V(load)((const int16_t *)(tab + o[j * sj])));
             }
-            NAME(put)(NAME(finish_sat)(s, mode, k2, st->divisor, lo, hi, sat), dst, cout);
+            NAME(put_out)(NAME(finish_sat)(s, mode, k2, st->divisor, lo, hi, keep_sat), dst, cout,
+                          out_grp, next_lo, &kn);
         }
     }
 }
@@ -410,29 +432,36 @@ TL_FN void NAME(dwc)(const tl_stage *st, const tl_stage16 *t, const int8_t *cons
         NAME(dwc_row)(st, t, tap_rows, tap_dx, width, out, t->mode, st->cin);
 }
 
-/* The shapes of TinyLUT-S get constant loop counts, channel counts and divisors; others the
- * general loop. */
+/* The shapes of TinyLUT-S and TinyLUT-F get constant loop counts, channel counts, divisors
+ * and fusion flags; others the general loop. */
 TL_FN void NAME(stage)(const tl_stage *st, const tl_stage16 *t, const int8_t *in,
                        const int8_t *const tap_rows[9], const int tap_dx[9], int width, int8_t *out) {
     const int kind = st->kind, mode = t->mode, k2 = t->k2, nf = t->n_fetch;
     const int sat = st->out_lo == -128 && st->out_hi == 127; /* the UP stages */
-#define TL_CASE(K, M, K2, NF, CIN, G, SAT)                                                     \
+    const int in_off = t->in_off, out_grp = t->next_t ? t->next_t->group : 0;
+#define TL_CASE(K, M, K2, NF, CIN, G, SAT, IN, OUT)                                             \
     if (kind == K && mode == M && k2 == K2 && nf == NF && st->cin == CIN && st->cout == 16 &&   \
-        t->group == G && sat == SAT) {                                                         \
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, K, M, K2, NF, CIN, 16, G, SAT); \
-        return;                                                                                \
+        t->group == G && sat == SAT && in_off == IN && out_grp == OUT) {                        \
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, K, M, K2, NF, CIN, 16, G, SAT, \
+                        IN, OUT);                                                               \
+        return;                                                                                 \
     }
-    TL_CASE(TL_DW, TL_DIV_9, 0, 9, 1, 1, 0)
-    TL_CASE(TL_DW, TL_DIV_9, 0, 3, 1, 3, 0)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 0)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4, 0)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 1)
-    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4, 1)
+    TL_CASE(TL_DW, TL_DIV_9, 0, 9, 1, 1, 0, 0, 1)     /* MSB DW -> PW */
+    TL_CASE(TL_DW, TL_DIV_9, 0, 3, 1, 3, 0, 0, 4)     /* LSB DW -> PW */
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 0, 1, 1)  /* MSB PW -> UP */
+    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4, 0, 1, 4)   /* LSB PW -> UP */
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 1, 1, 0)  /* MSB UP */
+    TL_CASE(TL_PW, TL_DIV_16, 1, 4, 16, 4, 1, 1, 0)   /* LSB UP */
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 0, 1, 0)  /* F: first PW -> block DW */
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 0, 0, 0)  /* F: block PW -> block DW */
+    TL_CASE(TL_PW, TL_DIV_16, 1, 16, 16, 1, 0, 0, 1)  /* F: last block PW -> UP */
 #undef TL_CASE
     if (kind == TL_DW)
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf, st->cin, st->cout, t->group, 0);
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_DW, mode, k2, nf, st->cin, st->cout,
+                        t->group, 0, 0, out_grp);
     else
-        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf, st->cin, st->cout, t->group, 0);
+        NAME(stage_row)(st, t, in, tap_rows, tap_dx, width, out, TL_PW, mode, k2, nf, st->cin, st->cout,
+                        t->group, 0, in_off, out_grp);
 }
 
 TL_ENTRY void NAME(dw)(const tl_stage *st, const tl_stage16 *t, const int8_t *const tap_rows[9],

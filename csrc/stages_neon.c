@@ -67,13 +67,17 @@ TL_FN vs16 neon_permute(vs16 a, const vperm *c) {
     return neon_pair(vreinterpretq_s16_u8(vqtbl2q_u8(t, c->c[0])), vreinterpretq_s16_u8(vqtbl2q_u8(t, c->c[1])));
 }
 /* Offsets of 4 groups of 4 channels: 32 * (sum of (v - lo) * w) + base, as uint16. */
-TL_FN void neon_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
-    const uint8x16_t u = vreinterpretq_u8_s8(vsubq_s8(vld1q_s8(in), vdupq_n_s8((int8_t)lo)));
+TL_FN void neon_grp4v(int8x16_t v, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
+    const uint8x16_t u = vreinterpretq_u8_s8(vsubq_s8(v, vdupq_n_s8((int8_t)lo)));
     const uint8x16_t m = vmulq_u8(u, vreinterpretq_u8_s8(vld1q_s8(w))); /* <= 3 * 64 */
     uint32x4_t q = vpaddlq_u16(vpaddlq_u8(m));
     q = vaddq_u32(vshlq_n_u32(q, 5), vreinterpretq_u32_s32(vld1q_s32(base)));
     vst1_u16(out, vmovn_u32(q));
 }
+TL_FN void neon_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
+    neon_grp4v(vld1q_s8(in), lo, w, base, out);
+}
+TL_FN int8x16_t neon_pack8(vs16 a) { return vqmovn_high_s16(vqmovn_s16(a.val[0]), a.val[1]); }
 
 #define neon_gather16 NAME(gather16_lanes) /* no gather instruction: lane by lane */
 TL_FN void neon_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {

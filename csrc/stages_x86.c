@@ -108,13 +108,17 @@ TL_FN vs16 sse41_permute(vs16 a, const vperm *c) {
                       _mm_or_si128(_mm_shuffle_epi8(a.h, c->c[1][0]), _mm_shuffle_epi8(a.l, c->c[1][1])));
 }
 /* Offsets of 4 groups of 4 channels: 32 * (sum of (v - lo) * w) + base, as uint16. */
-TL_FN void sse41_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
-    const __m128i u = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)in), _mm_set1_epi8((char)lo));
+TL_FN void sse41_grp4v(__m128i v, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
+    const __m128i u = _mm_sub_epi8(v, _mm_set1_epi8((char)lo));
     const __m128i pairs = _mm_maddubs_epi16(u, _mm_loadu_si128((const __m128i *)w));
     __m128i q = _mm_madd_epi16(pairs, _mm_set1_epi16(TL_ROW_BYTES));
     q = _mm_add_epi32(q, _mm_loadu_si128((const __m128i *)base));
     _mm_storel_epi64((__m128i *)out, _mm_packus_epi32(q, q));
 }
+TL_FN void sse41_grp4(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
+    sse41_grp4v(_mm_loadu_si128((const __m128i *)in), lo, w, base, out);
+}
+TL_FN __m128i sse41_pack8(vs16 a) { return _mm_packs_epi16(a.l, a.h); }
 
 #define sse41_gather16 NAME(gather16_lanes) /* no gather instruction: lane by lane */
 TL_FN void sse41_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
@@ -245,6 +249,8 @@ TL_FN vs16 avx2_permute(vs16 a, const vperm *c) { /* pshufb works within 128-bit
     return _mm256_or_si256(_mm256_shuffle_epi8(a, c->same), _mm256_shuffle_epi8(swapped, c->cross));
 }
 #define avx2_grp4 sse41_grp4 /* 128-bit work; inlines into AVX2 code as VEX */
+#define avx2_grp4v sse41_grp4v
+TL_FN __m128i avx2_pack8(vs16 a) { return _mm_packs_epi16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)); }
 /* grp4 of two pixels at once: one per 128-bit half, then their offsets side by side */
 TL_FN void avx2_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t *base, uint16_t *out) {
     const __m256i u = _mm256_sub_epi8(_mm256_loadu_si256((const __m256i *)in), _mm256_set1_epi8((char)lo));
