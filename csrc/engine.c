@@ -293,6 +293,18 @@ static int alloc_workspace(workspace *w, int channels) {
     return w->chan ? TL_OK : TL_ERR_NOMEM;
 }
 
+/* Bytes src[x * stride], x < n, to dst; the strides of interleaved images as constants. */
+static void gather_bytes(const uint8_t *src, ptrdiff_t stride, int n, uint8_t *dst) {
+#define TL_GATHER(S) for (int x = 0; x < n; x++) dst[x] = src[(ptrdiff_t)x * (S)]
+    switch (stride) {
+    case 2: TL_GATHER(2); break;
+    case 3: TL_GATHER(3); break;
+    case 4: TL_GATHER(4); break;
+    default: TL_GATHER(stride); break;
+    }
+#undef TL_GATHER
+}
+
 /* A branch's input from one row of pixels v: x = v - 128 whole (FULL), floor(x / 2^bits) (MSB;
  * 128 is a multiple of 2^bits) or x mod 2^bits (LSB), in loops the compiler vectorises. */
 static void split_row(const tl_branch *br, const uint8_t *src, int width, int8_t *row) {
@@ -337,11 +349,9 @@ static void split_band(workspace *w, const tl_image_in *in, int c, int y0, int y
     const uint8_t *first = in->data + (ptrdiff_t)lo * in->row_stride + c * in->chan_stride;
     ptrdiff_t stride = in->row_stride;
     if (in->col_stride != 1) {
-        for (int y = 0; y < hi - lo; y++) {
-            const uint8_t *src = first + (ptrdiff_t)y * in->row_stride;
-            uint8_t *dst = w->chan + (ptrdiff_t)y * w->width;
-            for (int x = 0; x < w->width; x++) dst[x] = src[(ptrdiff_t)x * in->col_stride];
-        }
+        for (int y = 0; y < hi - lo; y++)
+            gather_bytes(first + (ptrdiff_t)y * in->row_stride, in->col_stride, w->width,
+                         w->chan + (ptrdiff_t)y * w->width);
         first = w->chan;
         stride = w->width;
     }
@@ -392,13 +402,14 @@ static void run_branch(workspace *w, int b, int r, int y0, int y1) {
     }
 }
 
-/* Adds the merged branches of rotation r, rotated back, into the band's accumulator. */
-static void add_rotation(workspace *w, int y0, int y1, const int *perm) {
+/* Adds the merged branches of rotation r, rotated back, into the band's accumulator (sets it,
+ * with first). */
+static void add_rotation(workspace *w, int y0, int y1, const int *perm, int first) {
     const int s2 = w->m->scale * w->m->scale, width = w->width, nb = w->m->n_branches;
     for (int y = y0; y < y1; y++) {
         const int8_t *rows[TL_MAX_BRANCHES];
         for (int b = 0; b < nb; b++) rows[b] = row_at(&w->feat[b][w->m->branches[b].n_stages], y);
-        w->k->merge(rows, nb, width, s2, perm, w->acc + (ptrdiff_t)(y - y0) * width * s2);
+        w->k->merge(rows, nb, width, s2, perm, w->acc + (ptrdiff_t)(y - y0) * width * s2, first);
     }
 }
 
@@ -443,14 +454,13 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
     for (int y0 = row_begin; y0 < row_end; y0 += band) {
         const int y1 = y0 + band < row_end ? y0 + band : row_end;
         for (int c = 0; c < channels; c++) {
-            memset(w.acc, 0, sizeof(int16_t) * (size_t)(y1 - y0) * (size_t)acc_row);
             split_band(&w, in, c, y0, y1, rotation_sets[m->rotations], m->rotations);
             for (int i = 0; i < m->rotations; i++) {
                 const int r = rotation_sets[m->rotations][i];
                 int perm[TL_MAX_SCALE * TL_MAX_SCALE];
                 rotation_perm(p->last_rotated ? 0 : r, s, perm); /* last_rotated: in place already */
                 for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, y0, y1);
-                add_rotation(&w, y0, y1, perm);
+                add_rotation(&w, y0, y1, perm, i == 0);
             }
             for (int y = y0; y < y1; y++) {
                 const int16_t *acc = w.acc + (ptrdiff_t)(y - y0) * acc_row;

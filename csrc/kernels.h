@@ -114,9 +114,10 @@ typedef struct {
     /* PW: input row -> output row, pixel by pixel. */
     void (*pw)(const tl_stage *st, const tl_stage16 *t, const int8_t *in, int width, int8_t *out);
     /* Branch merge of one row at one rotation: for every pixel x and sub-pixel t < s2,
-     * acc[x * s2 + perm[t]] += clamp(sum_b rows[b][x * s2 + t], -128, 127). */
+     * acc[x * s2 + perm[t]] += clamp(sum_b rows[b][x * s2 + t], -128, 127) (= with first: the
+     * first rotation of a band sets acc, which saves clearing it). */
     void (*merge)(const int8_t *const rows[], int n_rows, int width, int s2, const int *perm,
-                  int16_t *acc);
+                  int16_t *acc, int first);
     /* Output rows of one input row: out[A * row_stride + (x * s + B) * col_stride] =
      * clamp(acc[(x * s + A) * s + B], -128, 127) + 128, for A, B < s. */
     void (*emit)(const int16_t *acc, int width, int s, uint8_t *out, ptrdiff_t row_stride,

@@ -480,14 +480,14 @@ TL_ENTRY void NAME(pw)(const tl_stage *st, const tl_stage16 *t, const int8_t *in
 
 /* The merge of rows of 16 sub-pixels, permuted or (permute = 0) in place already. */
 TL_FN void NAME(merge16)(const int8_t *const rows[], int n_rows, int width, const vperm *ctrl,
-                         int16_t *acc, const int permute) {
+                         int16_t *acc, const int permute, const int first) {
     const vs16 lo = V(set1)(-128), hi = V(set1)(127);
     if (n_rows == 2) { /* TinyLUT-S: MSB and LSB */
         const int8_t *a = rows[0], *b = rows[1];
         for (int x = 0; x < width; x++, a += 16, b += 16, acc += 16) {
             vs16 y = NAME(clamp)(V(add)(V(load8)(a), V(load8)(b)), lo, hi);
             if (permute) y = V(permute)(y, ctrl);
-            V(store)(acc, V(add)(V(loadu)(acc), y));
+            V(store)(acc, first ? y : V(add)(V(loadu)(acc), y));
         }
         return;
     }
@@ -496,25 +496,24 @@ TL_FN void NAME(merge16)(const int8_t *const rows[], int n_rows, int width, cons
         for (int b = 1; b < n_rows; b++) y = V(add)(y, V(load8)(rows[b] + 16 * x));
         y = NAME(clamp)(y, lo, hi);
         if (permute) y = V(permute)(y, ctrl);
-        V(store)(acc + 16 * x, V(add)(V(loadu)(acc + 16 * x), y));
+        V(store)(acc + 16 * x, first ? y : V(add)(V(loadu)(acc + 16 * x), y));
     }
 }
 
 TL_ENTRY void NAME(merge)(const int8_t *const rows[], int n_rows, int width, int s2, const int *perm,
-                        int16_t *acc) {
+                        int16_t *acc, int first) {
     if (s2 != 16) {
-        tl_kernels_scalar.merge(rows, n_rows, width, s2, perm, acc);
+        tl_kernels_scalar.merge(rows, n_rows, width, s2, perm, acc, first);
         return;
     }
     int identity = 1;
     for (int t = 0; t < 16; t++) identity &= perm[t] == t;
     vperm ctrl;
-    if (identity) {
-        NAME(merge16)(rows, n_rows, width, &ctrl, acc, 0);
-    } else {
-        V(perm_prep)(perm, &ctrl);
-        NAME(merge16)(rows, n_rows, width, &ctrl, acc, 1);
-    }
+    if (!identity) V(perm_prep)(perm, &ctrl);
+    if (identity && first) NAME(merge16)(rows, n_rows, width, &ctrl, acc, 0, 1);
+    else if (identity) NAME(merge16)(rows, n_rows, width, &ctrl, acc, 0, 0);
+    else if (first) NAME(merge16)(rows, n_rows, width, &ctrl, acc, 1, 1);
+    else NAME(merge16)(rows, n_rows, width, &ctrl, acc, 1, 0);
 }
 
 TL_ENTRY void NAME(emit)(const int16_t *acc, int width, int s, uint8_t *out, ptrdiff_t row_stride,

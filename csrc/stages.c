@@ -252,12 +252,12 @@ static void dw_scalar(const tl_stage *st, const tl_stage16 *t, const int8_t *con
 /* ---------------------------------------------------------------- merge and emit */
 
 static void merge_scalar(const int8_t *const rows[], int n_rows, int width, int s2,
-                         const int *perm, int16_t *acc) {
+                         const int *perm, int16_t *acc, int first) {
     for (int x = 0; x < width; x++, acc += s2)
         for (int t = 0; t < s2; t++) {
             int32_t v = 0;
             for (int b = 0; b < n_rows; b++) v += rows[b][x * s2 + t];
-            acc[perm[t]] = (int16_t)(acc[perm[t]] + clamp(v, -128, 127));
+            acc[perm[t]] = (int16_t)((first ? 0 : acc[perm[t]]) + clamp(v, -128, 127));
         }
 }
 
