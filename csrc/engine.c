@@ -11,7 +11,8 @@
  * A stage runs a whole row before the next stage starts: one table is in use at a time, which
  * keeps it in L1 (a per-pixel fusion of all stages, tried, reads six tables per pixel and was
  * slower for it despite fewer instructions). The branch inputs are split once per band for
- * all rotations.
+ * all rotations. The channels of a multi-channel image go one after another within a band,
+ * into planes that are interleaved into the output at the end of the band.
  *
  * What a path precomputes from the model (tl_prepared: the SIMD paths' int16 tables) is made
  * once by tl_prepare and only read here, so threads share it. */
