@@ -32,6 +32,8 @@ MODELS = {
     "scale2-msb3-lsb3": dict(scale=2, layout=(("dw", 4), ("pw", 16)),
                              branches=(("msb", 3), ("lsb", 3), ("msb", 6))),
     "full-split": dict(scale=3, layout=(("dw", 16),), branches=(("full", 0),), rotations=2),
+    # x4 with a last stage on 256 input values (no SIMD table): the merge permutes the rotations
+    "full-split-x4": dict(layout=(("dw", 16),), branches=(("full", 0), ("msb", 2))),
     "f-shaped": dict(layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16), ("dw", 16),
                              ("pw", 16), ("dw", 16), ("pw", 16))),
     "f-shaped-scale1-odd-divisors": dict(scale=1, layout=(("dw", 16), ("pw", 16), ("dw", 16),
