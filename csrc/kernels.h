@@ -22,7 +22,8 @@
  * PW / UP stages channel-major, 32 pixels per vpermi2b over a 128-byte table per (input pair,
  * output), two input channels summed by vpmaddubsw: no faster than AVX2 (14.2-14.4 vs 14.4-14.6
  * ms for the x4 restore; Zen 4 runs 512-bit operations as two 256-bit halves), and with one
- * channel per permute 8% slower. A timing probe (wrong output, not kept) that confined the
+ * channel per permute 8% slower. (The avx512 path that exists, stages_x86.c, is the AVX2 code
+ * with dwc8's byte look-ups done by vpermi2b on ymm registers.) A timing probe (wrong output, not kept) that confined the
  * 16-fetch stages' rows to 16 KB changed nothing: those loops are bound by their operations,
  * not by L1 misses.
  * Tried and dropped as well (same machine, x4 RGB, AVX2): each offset of a 64-bit load taken
@@ -143,6 +144,7 @@ extern const tl_kernels tl_kernels_neon;
 #define TL_HAVE_X86_SIMD 1
 extern const tl_kernels tl_kernels_sse41;
 extern const tl_kernels tl_kernels_avx2;
+extern const tl_kernels tl_kernels_avx512;
 #endif
 
 const tl_kernels *tl_kernels_for(int isa);

@@ -297,8 +297,35 @@ TL_FN void avx2_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
 }
 
 #include "simd_body.h"
+#undef TL_FN
+#undef TL_ENTRY
+#undef NAME
+#undef V
+
+/* ---------------------------------------------------------------- AVX-512 (VL, BW, VBMI)
+ * The AVX2 kernels (vs16 still one ymm register) with one change: a 64-entry byte look-up of
+ * the per-channel DW (dwc8, TinyLUT-F's blocks) is one vpermi2b on the raw table instead of
+ * four pshufb, three subtractions and three XORs (TinyLUT-F x4 RGB: 83 -> 63 ms on one thread
+ * of the Zen 4 VM; TinyLUT-S has no such stage and runs as fast as on AVX2). */
+#define TL_FN static inline __attribute__((always_inline, target("avx2,avx512f,avx512bw,avx512vl,avx512vbmi")))
+#define TL_ENTRY static __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vbmi")))
+#define NAME(x) x##_avx512
+#define V(op) avx2_##op /* the AVX2 operations, but for: */
+
+TL_FN void avx512_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
+    const __m256i r = _mm256_permutex2var_epi8(_mm256_loadu_si256((const __m256i *)tab), u,
+                                               _mm256_loadu_si256((const __m256i *)(tab + 32)));
+    *a = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(r));
+    *b = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(r, 1));
+}
+#define avx2_lut64x2 avx512_lut64x2
+
+#include "simd_body.h"
+#undef avx2_lut64x2
 
 const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41, interleave_sse41};
 const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2, interleave_avx2};
+const tl_kernels tl_kernels_avx512 = {1, dw_avx512, pw_avx512, merge_avx512, emit_avx512,
+                                      interleave_avx512};
 
 #endif

@@ -22,7 +22,11 @@ extern "C" {
 
 enum tl_stage_kind { TL_DW = 0, TL_PW = 1 };
 enum tl_split { TL_SPLIT_MSB = 0, TL_SPLIT_LSB = 1, TL_SPLIT_FULL = 2 };
-enum tl_isa { TL_ISA_SCALAR = 0, TL_ISA_NEON = 1, TL_ISA_SSE41 = 2, TL_ISA_AVX2 = 3, TL_ISA_COUNT = 4 };
+enum tl_isa {
+    TL_ISA_SCALAR = 0, TL_ISA_NEON = 1, TL_ISA_SSE41 = 2, TL_ISA_AVX2 = 3,
+    TL_ISA_AVX512 = 4, /* AVX-512 VL, BW and VBMI (Ice Lake, Zen 4 and later) */
+    TL_ISA_COUNT = 5
+};
 enum tl_status { TL_OK = 0, TL_ERR_NOMEM = -1, TL_ERR_ARG = -2, TL_ERR_ISA = -3 };
 
 #define TL_MAX_CHANNELS 64

@@ -1,7 +1,7 @@
 """Every instruction-set path available here equals the scalar path bit for bit.
 
 The scalar C path is the reference (tests/test_engine.py holds it against the numpy
-reference); here each SIMD path (sse41, avx2 on x86-64; neon on aarch64) runs the same random
+reference); here each SIMD path (sse41, avx2, avx512 on x86-64; neon on aarch64) runs the same random
 models and images, including shapes the SIMD kernels hand back to scalar code (DW with several
 input channels, more than 16 outputs) and shapes they take with their general loops (other
 channel counts, other divisors, scale 1 with one output). No timing here: speed is tools/."""

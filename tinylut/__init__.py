@@ -215,7 +215,7 @@ def restore(image: np.ndarray, model=None, *, task: str | None = None, sigma=Non
     (``restore(img, task="denoise", sigma=25)`` runs tinylut-s-dn25; 15, 25 and 50 ship).
     Channels are processed independently (RGB noise: each channel denoised on its own).
     threads: worker threads (default: all cores); the output is the same for every count.
-    isa: force an instruction-set path ("scalar", "neon", "sse41", "avx2"); default: the
+    isa: force an instruction-set path ("scalar", "neon", "sse41", "avx2", "avx512"); default: the
     fastest available, or $TINYLUT_ISA."""
     check_image(image)
     m = resolve_model(model, task, sigma)
