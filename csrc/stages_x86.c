@@ -1,9 +1,10 @@
-/* x86-64 SSE4.1 and AVX2 stage kernels (simd_body.h over two vector interfaces).
+/* x86-64 SSE4.1, AVX2 and AVX-512 stage kernels (simd_body.h over two vector interfaces, the
+ * AVX-512 path being the AVX2 one with another byte look-up).
  *
  * The wheel is built for baseline x86-64: every function here carries its own
- * target("sse4.1") / target("avx2") attribute and runs only after __builtin_cpu_supports
- * said yes (tl_kernels_for in dispatch.c). vs16 is one ymm register for AVX2, a pair of xmm
- * registers for SSE4.1. */
+ * target("sse4.1") / target("avx2") / target("avx2,avx512...") attribute and runs only after
+ * __builtin_cpu_supports said yes (tl_kernels_for in dispatch.c). vs16 is one ymm register for
+ * AVX2 and AVX-512, a pair of xmm registers for SSE4.1. */
 #include "kernels.h"
 
 #if defined(TL_HAVE_X86_SIMD)
