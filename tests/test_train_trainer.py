@@ -275,6 +275,12 @@ def test_init_grows_tinylut_s_into_tinylut_f_with_the_same_function(folders, tmp
                       "f.pt")
     assert grown == len([k for k in deeper.state_dict() if ".blocks.4." in k]) > 0
     assert torch.equal(deeper(x), centred(x))
+    # or by a DW-only block after the last one
+    tail = build_net("tinylut-f", "sr", centred_blocks=True, msb_blocks=5, msb_tail_dw=1)
+    grown = load_init(tail, {"model": deeper.state_dict(), "args": {"centred_blocks": True}},
+                      "f.pt")
+    assert grown == len([k for k in tail.state_dict() if ".blocks.5." in k]) == 2
+    assert torch.equal(tail(x), centred(x))
     # through the trainer: an F run started from an S run's checkpoint
     run(folders, tmp_path / "s", "--steps", "2")
     run(folders, tmp_path / "f", "--steps", "2", "--arch", "tinylut-f", "--val-every", "100",
@@ -318,16 +324,19 @@ def test_tune_block_dw_may_be_added_on_a_later_resume(folders, tmp_path):
 def test_centred_blocks_and_width_are_kept_on_resume_and_baked(folders, tmp_path):
     from tinylut.train.trainer import net_from_args
     run(folders, tmp_path / "c", "--steps", "4", "--stop-at", "2", "--arch", "tinylut-f",
-        "--val-every", "100", "--centred-blocks", "--msb-channels", "20", "--msb-blocks", "2")
+        "--val-every", "100", "--centred-blocks", "--msb-channels", "20", "--msb-blocks", "2",
+        "--msb-tail-dw", "1")
     run(folders, tmp_path / "c", "--resume", "--stop-at", "3", "--bake", str(tmp_path / "c.tlut"))
     state = torch.load(tmp_path / "c" / "last.pt", weights_only=False)
     assert state["args"]["centred_blocks"] and state["step"] == 3
     assert state["args"]["msb_channels"] == 20 and state["args"]["msb_blocks"] == 2
+    assert state["args"]["msb_tail_dw"] == 1
     net = net_from_args(state["args"])
-    assert len(net.branches[0].blocks) == 2
+    assert [blk.pw is None for blk in net.branches[0].blocks] == [False, False, True]
     assert all(blk.dw.centred and blk.dw.channels == 20 for blk in net.branches[0].blocks)
     net.load_state_dict(state["ema"])
     spec = read_model(tmp_path / "c.tlut")
+    assert [st.kind for st in spec.branches[0].stages] == ["dw", "pw"] * 3 + ["dw", "pw"]
     assert [st.centred for st in spec.branches[0].stages] == \
         [st.kind == "dw" and i > 0 for i, st in enumerate(spec.branches[0].stages)]
     img = smooth_image(np.random.default_rng(6), 11, 8, 1)

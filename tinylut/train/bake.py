@@ -78,7 +78,9 @@ def branch_stages(br) -> list[tuple[object, torch.Tensor | None]]:
     the first DW, which reads the split pixels unchanged)."""
     out = [(br.dw, None), (br.pw, br.rq1.scale)]
     for blk in br.blocks:
-        out += [(blk.dw, blk.rqd.scale), (blk.pw, blk.rqp.scale)]
+        out.append((blk.dw, blk.rqd.scale))
+        if blk.pw is not None:      # (a DW-only block has none)
+            out.append((blk.pw, blk.rqp.scale))
     return out + [(br.up, br.rq2.scale)]
 
 

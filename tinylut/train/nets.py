@@ -15,6 +15,9 @@ Architectures (``ARCHS``; storage per stage in docs/tinylut-f.md):
   rotation, so what lies on either side is combined by the tables, not only by the sum of
   the rotations).
 
+``msb_tail_dw`` appends that many DW-only blocks (Requant -> DW, no PW) to the MSB blocks: the
+window grows as with a block, for the 9 KB of a DW's tables instead of a block's 25 KB.
+
 ``msb_channels`` widens the MSB branch (16 features by default, as the paper): every MSB stage
 then has that many features, and its UP, with more inputs than outputs, no residual.
 
@@ -118,28 +121,33 @@ class Block(nn.Module):
     them: a pilot run stayed worse than its noisy input."""
 
     def __init__(self, lo: int, hi: int, channels: int, scale_init: float,
-                 centred: bool = False):
+                 centred: bool = False, pw: bool = True):
         super().__init__()
         self.rqd = Requant(lo, hi, channels, scale_init)
         self.dw = FeatureDW(lo, hi, channels, centred)
-        self.rqp = Requant(lo, hi, channels, scale_init)
-        self.pw = PW(lo, hi, channels)
+        # pw=False: a DW-only block (Requant -> DW), a wider window for 9 KB instead of 25 KB
+        self.rqp = Requant(lo, hi, channels, scale_init) if pw else None
+        self.pw = PW(lo, hi, channels) if pw else None
         with torch.no_grad():
             self.dw.weight.zero_()
-            self.pw.mlp.weights[-1].zero_()
+            if pw:
+                self.pw.mlp.weights[-1].zero_()
 
     def forward(self, f: torch.Tensor, geom, per_pixel: bool) -> torch.Tensor:
-        g = self.rqp(self.dw(self.rqd(f), geom))
+        g = self.dw(self.rqd(f), geom)
+        if self.pw is None:
+            return g
+        g = self.rqp(g)
         return self.pw.per_pixel(g) if per_pixel else self.pw(g)
 
     def scales(self) -> list[torch.Tensor]:
-        return [self.rqd.scale, self.rqp.scale]
+        return [self.rqd.scale] + ([self.rqp.scale] if self.pw is not None else [])
 
 
 class LUTBranch(nn.Module):
     def __init__(self, name: str, lo: int, hi: int, outputs: int, channels: int = 16,
                  scale_init: float = 0.8, blocks: int = 0, up_skip: bool = False,
-                 centred_blocks: bool = False):
+                 centred_blocks: bool = False, tail_dw: int = 0):
         super().__init__()
         self.name, self.lo, self.hi = name, lo, hi
         self.dw = DW(lo, hi, channels)
@@ -147,8 +155,10 @@ class LUTBranch(nn.Module):
         self.pw = PW(lo, hi, channels)
         # block scales start at 1 (no requantisation loss): ten requantisations at 0.8 would
         # shrink the MSB features to a tenth, a handful of levels, before training starts
-        self.blocks = nn.ModuleList(Block(lo, hi, channels, BLOCK_SCALE_INIT, centred_blocks)
-                                    for _ in range(blocks))
+        self.blocks = nn.ModuleList(
+            [Block(lo, hi, channels, BLOCK_SCALE_INIT, centred_blocks) for _ in range(blocks)]
+            + [Block(lo, hi, channels, BLOCK_SCALE_INIT, centred_blocks, pw=False)
+               for _ in range(tail_dw)])
         self.rq2 = Requant(lo, hi, channels, scale_init)
         self.up = UP(lo, hi, outputs, channels, skip=up_skip)
 
@@ -173,7 +183,8 @@ class TinyLUT(nn.Module):
     def __init__(self, arch: str = "tinylut-s", task: str = "sr", scale: int = 4,
                  channels: int = 16, rotations: int = 4, scale_init: float = 0.8,
                  msb_blocks: int | None = None, lsb_blocks: int | None = None,
-                 centred_blocks: bool = False, msb_channels: int | None = None):
+                 centred_blocks: bool = False, msb_channels: int | None = None,
+                 msb_tail_dw: int = 0):
         super().__init__()
         if (arch, task) not in ARCHS:
             raise ValueError(f"unknown architecture/task {arch}/{task}; "
@@ -194,7 +205,8 @@ class TinyLUT(nn.Module):
                   "lsb": spec.lsb_blocks if lsb_blocks is None else lsb_blocks}
         self.branches = nn.ModuleList(
             LUTBranch(n, lo, hi, scale * scale, width[n], scale_init, blocks[n],
-                      up_skip=task == "denoise", centred_blocks=centred_blocks)
+                      up_skip=task == "denoise", centred_blocks=centred_blocks,
+                      tail_dw=msb_tail_dw if n == "msb" else 0)
             for n, lo, hi in BRANCHES)
 
     def ddm_scales(self) -> list[torch.Tensor]:
@@ -207,7 +219,7 @@ class TinyLUT(nn.Module):
         stay products, their input gradient from the weights). May be called again to add the
         block DWs."""
         for br in self.branches:
-            for stage in (br.dw, br.pw, *(blk.pw for blk in br.blocks), br.up):
+            for stage in (br.dw, br.pw, *(b.pw for b in br.blocks if b.pw is not None), br.up):
                 stage.free_tables()
             if block_dw:
                 for blk in br.blocks:

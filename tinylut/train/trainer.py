@@ -80,6 +80,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--msb-blocks", type=int, default=None,
                    help="DW+PW blocks in the MSB branch (default: the architecture's, 4 for "
                         "tinylut-f x4, 5 for its denoisers, 0 for tinylut-s)")
+    p.add_argument("--msb-tail-dw", type=int, default=None,
+                   help="DW-only blocks (requantisation and a per-channel DW, no PW) after the "
+                        "MSB blocks (default 0): a wider window for 9 KB each")
     p.add_argument("--msb-channels", type=int, default=None,
                    help="features of the MSB branch (default 16, as the paper; the LSB branch "
                         "keeps 16)")
@@ -227,7 +230,8 @@ def net_from_args(saved: dict):
     net = build_net(saved["arch"], task, scale,
                     centred_blocks=bool(saved.get("centred_blocks")),
                     msb_channels=saved.get("msb_channels"),
-                    msb_blocks=saved.get("msb_blocks"))
+                    msb_blocks=saved.get("msb_blocks"),
+                    msb_tail_dw=saved.get("msb_tail_dw") or 0)
     if saved.get("tune_tables"):
         net.free_tables(block_dw=bool(saved.get("tune_block_dw")))
     return net
@@ -313,8 +317,8 @@ def train(args) -> None:
         # weight average and the image scales may change on resume (see RESUME_DEFAULTS)
         # (and where its weights started: "init" is only recorded then, never loaded again)
         for k in ("arch", "task", "scale", "sigma", "centred_blocks", "msb_channels",
-                  "msb_blocks", "table_budget", "data", "batch", "patch", "seed", "init",
-                  "after"):
+                  "msb_blocks", "msb_tail_dw", "table_budget", "data", "batch", "patch", "seed",
+                  "init", "after"):
             if k in saved:
                 setattr(args, k, saved[k])
     for k, default in RESUME_DEFAULTS.items():   # given > the run's > the default
