@@ -7,7 +7,7 @@
  *   V(op)      the path's op on vs16, 16 int16 lanes (a register or a pair of them):
  *              zero set1 load(aligned int16) loadu store(int16) load8(16 int8, sign-extended)
  *              add sub and xor min max srai1 srai4 slli5 mullo div9 (x*7282>>16, 0<=x<2^15)
- *              store8 (16 int8) storeu8 (16 uint8), perm_prep/permute (any 16-lane permutation),
+ *              perm_prep/permute (any 16-lane permutation),
  *              grp4 (offsets of 4 groups of 4 channels, see pw_offsets), grp4x2 (the same for
  *              two pixels of 16 channels: 32 bytes in, 8 offsets out),
  *              gather16 (lane i: tab[idx[i]] for uint16 indices; may read tab[idx[i] + 1]),
@@ -39,6 +39,13 @@ TL_FN vs16 NAME(gather16_lanes)(const int16_t *tab, vs16 idx) {
 
 TL_FN vs16 NAME(clamp)(vs16 v, vs16 lo, vs16 hi) { return V(min)(V(max)(v, lo), hi); }
 
+/* 16 lanes stored as int8 / uint8, saturated. */
+TL_FN void NAME(store8)(int8_t *p, vs16 a) { V(b_storeu)(p, V(pack8)(a)); }
+TL_FN void NAME(storeu8)(uint8_t *p, vs16 a) { V(b_storeu)((int8_t *)p, V(packu8)(a)); }
+
+/* Byte offsets of 16 table rows: value v of a fetch whose table part starts at base (v * 32). */
+TL_FN vs16 NAME(off16)(vs16 v, vs16 base) { return V(add)(V(slli5)(v), base); }
+
 /* Per-row constants of the DW offsets: where each tap's pixels start, and the offset terms. */
 typedef struct {
     const int8_t *src[9]; /* tap k of pixel x: src[k][x] */
@@ -69,7 +76,7 @@ TL_FN void NAME(dw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(
         for (int j = 0; j < 9; j++) {
             const int8_t *src = k->src[j] + x0;
             if (nb == BLOCK)
-                V(store)((int16_t *)(off + j * BLOCK), V(add)(V(slli5)(V(load8)(src)), k->base[j]));
+                V(store)((int16_t *)(off + j * BLOCK), NAME(off16)(V(load8)(src), k->base[j]));
             else
                 for (int i = 0; i < nb; i++) off[j * BLOCK + i] = (uint16_t)(k->ibase[j] + src[i] * TL_ROW_BYTES);
         }
@@ -117,7 +124,7 @@ TL_FN void NAME(pw_offsets)(const tl_stage *st, const tl_stage16 *t, const NAME(
             for (int i = 0; i < nb; i++)
                 for (int q = 0; q < cin / 16; q++)
                     V(store)((int16_t *)(off + i * nf + 16 * q),
-                             V(add)(V(slli5)(V(load8)(in + i * cin + 16 * q)), k->base[q]));
+                             NAME(off16)(V(load8)(in + i * cin + 16 * q), k->base[q]));
         } else {
             for (int i = 0; i < nb; i++)
                 for (int c = 0; c < cin; c++)
@@ -193,10 +200,10 @@ TL_FN vs16 NAME(row4)(const char *tab, uint64_t w, const int p) {
 /* A pixel's result: its cout int8 channels at dst. */
 TL_FN void NAME(put)(vs16 r, int8_t *dst, const int cout) {
     if (cout == 16) {
-        V(store8)(dst, r);
+        NAME(store8)(dst, r);
     } else {
         int8_t tmp[16];
-        V(store8)(tmp, r);
+        NAME(store8)(tmp, r);
         memcpy(dst, tmp, (size_t)cout);
     }
 }
@@ -206,7 +213,7 @@ TL_FN void NAME(put)(vs16 r, int8_t *dst, const int cout) {
  * (out_grp 4), as pw_offsets of the next stage would compute them from the int8 channels. */
 TL_FN void NAME(put_out)(vs16 r, int8_t *dst, const int cout, const int out_grp, int next_lo,
                          const NAME(pw_consts) *kn) {
-    if (out_grp == 1) V(store)((int16_t *)dst, V(add)(V(slli5)(r), kn->base[0]));
+    if (out_grp == 1) V(store)((int16_t *)dst, NAME(off16)(r, kn->base[0]));
     else if (out_grp == 4) V(grp4v)(V(pack8)(r), next_lo, kn->w, kn->gbase, (uint16_t *)dst);
     else NAME(put)(r, dst, cout);
 }
@@ -405,8 +412,8 @@ TL_FN void NAME(dwc8)(const tl_stage *st, const tl_stage16 *t, const int8_t *con
                 }
                 V(lut64x2)(t->lut + (9 * 16 + c) * 64, ucen, &la, &lb); /* the residual */
                 const vs16 m1024 = V(set1)(1024);
-                V(store8)(&res[c][i], NAME(clamp)(V(add)(V(sub)(V(div9)(sa), m1024), la), lo, hi));
-                V(store8)(&res[c][i + 16], NAME(clamp)(V(add)(V(sub)(V(div9)(sb), m1024), lb), lo, hi));
+                NAME(store8)(&res[c][i], NAME(clamp)(V(add)(V(sub)(V(div9)(sa), m1024), la), lo, hi));
+                NAME(store8)(&res[c][i + 16], NAME(clamp)(V(add)(V(sub)(V(div9)(sb), m1024), lb), lo, hi));
             }
         }
         for (int i = 0; i < nb; i += 16) {
@@ -535,7 +542,7 @@ TL_ENTRY void NAME(emit)(const int16_t *acc, int width, int s, uint8_t *out, ptr
         }
     for (; x < width; x++) {
         uint8_t px[16];
-        V(storeu8)(px, V(add)(V(loadu)(acc + 16 * x), bias));
+        NAME(storeu8)(px, V(add)(V(loadu)(acc + 16 * x), bias));
         for (int a = 0; a < 4; a++) {
             uint8_t *dst = out + a * row_stride + (ptrdiff_t)(4 * x) * col_stride;
             if (col_stride == 1) memcpy(dst, px + 4 * a, 4);

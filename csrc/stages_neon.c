@@ -49,8 +49,6 @@ TL_FN vs16 neon_srai4(vs16 a) { return neon_pair(vshrq_n_s16(a.val[0], 4), vshrq
 TL_FN vs16 neon_slli5(vs16 a) { return neon_pair(vshlq_n_s16(a.val[0], 5), vshlq_n_s16(a.val[1], 5)); }
 /* x * 7282 >> 16 for 0 <= x < 2^15: the doubling multiply-high by 3641 never saturates here */
 TL_FN vs16 neon_div9(vs16 a) { return neon_pair(vqdmulhq_n_s16(a.val[0], 3641), vqdmulhq_n_s16(a.val[1], 3641)); }
-TL_FN void neon_store8(int8_t *p, vs16 a) { vst1q_s8(p, vqmovn_high_s16(vqmovn_s16(a.val[0]), a.val[1])); }
-TL_FN void neon_storeu8(uint8_t *p, vs16 a) { vst1q_u8(p, vqmovun_high_s16(vqmovun_s16(a.val[0]), a.val[1])); }
 TL_FN void neon_perm_prep(const int *perm, vperm *c) {
     uint8_t idx[32];
     for (int t = 0; t < 16; t++) { /* result lane perm[t] is input lane t */

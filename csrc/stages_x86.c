@@ -96,8 +96,6 @@ TL_FN vs16 sse41_div9(vs16 a) {
     const __m128i m = _mm_set1_epi16(7282);
     return sse41_pair(_mm_mulhi_epu16(a.l, m), _mm_mulhi_epu16(a.h, m));
 }
-TL_FN void sse41_store8(int8_t *p, vs16 a) { _mm_storeu_si128((__m128i *)p, _mm_packs_epi16(a.l, a.h)); }
-TL_FN void sse41_storeu8(uint8_t *p, vs16 a) { _mm_storeu_si128((__m128i *)p, _mm_packus_epi16(a.l, a.h)); }
 TL_FN void sse41_perm_prep(const int *perm, vperm *c) {
     perm_bytes pb;
     perm_bytes_of(perm, &pb);
@@ -233,12 +231,6 @@ TL_FN vs16 avx2_srai1(vs16 a) { return _mm256_srai_epi16(a, 1); }
 TL_FN vs16 avx2_srai4(vs16 a) { return _mm256_srai_epi16(a, 4); }
 TL_FN vs16 avx2_slli5(vs16 a) { return _mm256_slli_epi16(a, 5); }
 TL_FN vs16 avx2_div9(vs16 a) { return _mm256_mulhi_epu16(a, _mm256_set1_epi16(7282)); }
-TL_FN void avx2_store8(int8_t *p, vs16 a) {
-    _mm_storeu_si128((__m128i *)p, _mm_packs_epi16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)));
-}
-TL_FN void avx2_storeu8(uint8_t *p, vs16 a) {
-    _mm_storeu_si128((__m128i *)p, _mm_packus_epi16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)));
-}
 TL_FN void avx2_perm_prep(const int *perm, vperm *c) {
     perm_bytes pb;
     perm_bytes_of(perm, &pb);
