@@ -194,7 +194,10 @@ TL_FN uint64_t NAME(off4)(const uint16_t *o) {
 
 /* The int16 row at offset p of the four packed in w (see off4). */
 TL_FN vs16 NAME(row4)(const char *tab, uint64_t w, const int p) {
-    return V(load)((const int16_t *)(tab + ((w >> (16 * p)) & 0xFFFF)));
+    /* offsets 1 and 3 need no mask: a 32-bit shift of the low half, a shift of 48 */
+    const uint64_t o = p == 0 ? (uint16_t)w : p == 1 ? (uint32_t)w >> 16
+                     : p == 2 ? (uint16_t)(w >> 32) : w >> 48;
+    return V(load)((const int16_t *)(tab + o));
 }
 
 /* A pixel's result: its cout int8 channels at dst. */
