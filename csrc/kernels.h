@@ -29,7 +29,10 @@
  * Tried and dropped as well (same machine, x4 RGB, AVX2): each offset of a 64-bit load taken
  * out with one BMI1 bextr (14.0 ms against 12.3: slower), the AVX2 functions compiled with
  * BMI2 (shrx; no change), the next block's offsets computed before this block's fetches
- * (12.7 against 12.4 ms).
+ * (12.7 against 12.4 ms). Kept: offsets 1 and 3 of a 64-bit load without a mask (row4;
+ * 11.8-12.1 -> 11.5-11.8 ms on avx512). Dropped (2026-11-30): offset 2 by a BMI2 rorx in
+ * inline asm (11.7-12.0 against 11.5-11.8 ms; the asm blocks scheduling), offset 0 (and 2)
+ * loaded on its own instead of taken from the 64-bit word (slower by 2-5%).
  *
  * DW with cin == cout (row width 1, "per-channel" DW, the blocks of TinyLUT-F): output channel c
  * reads only its own channel, so there are no 16-lane rows to fetch; instead tab holds one int16
