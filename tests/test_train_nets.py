@@ -199,6 +199,12 @@ def test_budget_too_small_is_an_error():
 def test_unknown_architecture_or_scale():
     with pytest.raises(ValueError, match="unknown architecture"):
         build_net("tinylut-x", "sr")
+    with pytest.raises(ValueError, match="17 stages"):     # the file format's limit, at once
+        build_net("tinylut-f", "denoise", msb_blocks=6, msb_tail_dw=2)
+    with pytest.raises(ValueError, match="-1 blocks"):
+        build_net("tinylut-f", "sr", msb_blocks=-1)
+    assert len(build_net("tinylut-f", "denoise", msb_blocks=6, msb_tail_dw=1)
+               .branches[0].blocks) == 7
     with pytest.raises(ValueError, match="scale 1"):
         build_net("tinylut-s", "denoise", 4)
 

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..model import MAX_STAGES
 from .dwfeat import FeatureDW, window_index
 from .layers import DW, PW, UP, Requant, round_add_clamp
 
@@ -203,10 +204,17 @@ class TinyLUT(nn.Module):
         self.table_budget = spec.table_budget
         blocks = {"msb": spec.msb_blocks if msb_blocks is None else msb_blocks,
                   "lsb": spec.lsb_blocks if lsb_blocks is None else lsb_blocks}
+        tails = {"msb": msb_tail_dw, "lsb": 0}
+        for name in blocks:      # DW, PW, 2 per block, 1 per DW-only block, UP
+            stages = 3 + 2 * blocks[name] + tails[name]
+            if min(blocks[name], tails[name]) < 0 or stages > MAX_STAGES:
+                raise ValueError(f"{name} branch: {blocks[name]} blocks and {tails[name]} "
+                                 f"DW-only blocks make {stages} stages; a model file allows "
+                                 f"{MAX_STAGES}")
         self.branches = nn.ModuleList(
             LUTBranch(n, lo, hi, scale * scale, width[n], scale_init, blocks[n],
                       up_skip=task == "denoise", centred_blocks=centred_blocks,
-                      tail_dw=msb_tail_dw if n == "msb" else 0)
+                      tail_dw=tails[n])
             for n, lo, hi in BRANCHES)
 
     def ddm_scales(self) -> list[torch.Tensor]:
