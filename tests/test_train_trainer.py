@@ -321,6 +321,13 @@ def test_tune_block_dw_may_be_added_on_a_later_resume(folders, tmp_path):
     np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))
 
 
+def test_too_many_blocks_stop_before_training(folders, tmp_path):
+    with pytest.raises(SystemExit, match="17 stages"):
+        run(folders, tmp_path / "x", "--arch", "tinylut-f", "--msb-blocks", "6",
+            "--msb-tail-dw", "2")
+    assert not (tmp_path / "x" / "last.pt").exists()
+
+
 def test_centred_blocks_and_width_are_kept_on_resume_and_baked(folders, tmp_path):
     from tinylut.train.trainer import net_from_args
     run(folders, tmp_path / "c", "--steps", "4", "--stop-at", "2", "--arch", "tinylut-f",

@@ -353,8 +353,11 @@ def train(args) -> None:
     init = load_checkpoint(args.init) if state is None and args.init else None
     saved = (state or init or {}).get("args", {})
     # the network the weights were saved from (free tables or MLPs)
-    net = net_from_args({**vars(args), "tune_tables": saved.get("tune_tables"),
-                         "tune_block_dw": saved.get("tune_block_dw")})
+    try:
+        net = net_from_args({**vars(args), "tune_tables": saved.get("tune_tables"),
+                             "tune_block_dw": saved.get("tune_block_dw")})
+    except ValueError as e:      # a shape the model file cannot hold (e.g. too many blocks)
+        raise SystemExit(f"the network: {e}") from None
     if args.table_budget is None:
         args.table_budget = net.table_budget
     budget = args.table_budget or None
