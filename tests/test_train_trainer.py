@@ -1,4 +1,6 @@
 """The trainer: a short run, exact resume, validation and bake (tiny synthetic data)."""
+import argparse
+
 import numpy as np
 import pytest
 
@@ -41,8 +43,8 @@ def folders(tmp_path_factory):
     return root
 
 
-def run(folders, out, *extra):
-    main(["--data", str(folders / "train"), "--out", str(out), "--steps", "6", "--batch", "2",
+def run(folders, out, *extra, steps=("--steps", "6")):
+    main(["--data", str(folders / "train"), "--out", str(out), *steps, "--batch", "2",
           "--patch", "8", "--val", str(folders / "val"), "--val-every", "3", "--ckpt-every", "2",
           "--seed", "5", "--no-progress", *extra])
 
@@ -348,3 +350,31 @@ def test_centred_blocks_and_width_are_kept_on_resume_and_baked(folders, tmp_path
         [st.kind == "dw" and i > 0 for i, st in enumerate(spec.branches[0].stages)]
     img = smooth_image(np.random.default_rng(6), 11, 8, 1)
     np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))
+
+
+def test_warm_restart_starts_its_cosine_at_the_restart_rate(folders, tmp_path):
+    run(folders, tmp_path / "r", "--stop-at", "4")
+    run(folders, tmp_path / "r", "--resume", "--warm-restart", "3", "--restart-lr", "2e-3",
+        "--lr-min", "1e-4", steps=())
+    state = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    assert state["step"] == 7
+    saved = argparse.Namespace(**state["args"])
+    assert saved.steps == 7 and saved.lr_min == 1e-4
+    assert lr_at(4, saved) == pytest.approx(2e-3)      # where the restart began
+    assert lr_at(7, saved) == pytest.approx(1e-4)
+    assert "warm_restart" not in state["args"]         # a later resume keeps the new schedule
+    assert "warm restart: cosine" in (tmp_path / "r" / "train.log").read_text()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--warm-restart", "3"], "needs --resume"),
+    (["--resume", "--warm-restart", "3", "--steps", "9"], "give neither"),
+    (["--resume", "--warm-restart", "0"], ">= 1"),
+    (["--resume", "--warm-restart", "3", "--restart-lr", "1e-5", "--lr-min", "1e-4"],
+     "above --lr-min"),
+])
+def test_warm_restart_refuses_what_it_cannot_do(folders, tmp_path, extra, message):
+    if "--resume" in extra:
+        run(folders, tmp_path / "r", "--stop-at", "2")
+    with pytest.raises(SystemExit, match=message):
+        run(folders, tmp_path / "r", *extra, steps=())

@@ -21,7 +21,8 @@
 # file it refines, e.g. tinylut/models/tinylut-s-dn50.tlut; the model's table budget is then
 # the whole cascade's), EXTRA (more trainer options), NOTE
 # (bake: the run's history for the file's meta), VAL_EVERY (steps between validations; default
-# 500 for TinyLUT-S, 2000 for TinyLUT-F, whose validation costs more).
+# 500 for TinyLUT-S, 2000 for TinyLUT-F, whose validation costs more), RESTART (on resume: a
+# warm restart of that many steps, cosine 1.1e-4 -> the run's final rate; see --warm-restart).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:?usage: tools/train_model.sh MODEL [bake]}
@@ -60,7 +61,7 @@ if [[ ! -f "$RUN/last.pt" && -f "$KEEP" ]]; then
     cp "$KEEP" "$RUN/last.pt"
 fi
 if [[ -f "$RUN/last.pt" ]]; then
-    set -- --resume ${STEPS:+--steps "$STEPS"}
+    set -- --resume ${STEPS:+--steps "$STEPS"} ${RESTART:+--warm-restart "$RESTART"}
 else
     if [[ -n "${AFTER:-}" ]]; then
         # the whole cascade gets the model's budget: the one tinylut/train/nets.py gives it
