@@ -161,7 +161,17 @@ struct tl_prepared {
      * rotation 0 is t16 itself), when every branch has one: then the merge does not permute */
     tl_stage16 last_rot[TL_MAX_BRANCHES][4];
     int last_rotated;
+    /* window tables (kernels.h): a branch's output row for each of its 4^9 input windows */
+    int8_t *wtab[TL_MAX_BRANCHES];
+    uint8_t wt_ctl[4][16]; /* 16-lane rows: the byte shuffle of rotation r's lane order */
 };
+
+/* Bytes per pixel of branch b's level s (the input of stage s): 1 at the branch input, else the
+ * features of stage s - 1, or stage s's fetch offsets when stage s - 1 writes them. */
+static int level_channels(const tl_prepared *p, int b, int s) {
+    if (s == 0) return 1;
+    return p->t16[b][s - 1].next_t ? 2 * p->t16[b][s].n_fetch : p->m->branches[b].stages[s - 1].cout;
+}
 
 void tl_prepared_free(tl_prepared *p) {
     if (!p) return;
@@ -169,7 +179,67 @@ void tl_prepared_free(tl_prepared *p) {
         for (int s = 0; s < TL_MAX_STAGES; s++) tl_stage16_free(&p->t16[b][s]);
     for (int b = 0; b < TL_MAX_BRANCHES; b++)
         for (int r = 0; r < 4; r++) tl_stage16_free(&p->last_rot[b][r]);
+    for (int b = 0; b < TL_MAX_BRANCHES; b++) free(p->wtab[b]);
     free(p);
+}
+
+#define WT_BITS 2                     /* two-bit inputs: the LSB split of TinyLUT */
+#define WT_ENTRIES (1 << (9 * WT_BITS)) /* windows of 3 x 3 of them */
+#define WT_CHUNK 2048                   /* windows evaluated per kernel call */
+
+/* Bytes of branch b's window table, or 0 if the branch cannot have one on this path. */
+static size_t window_table_bytes(const tl_prepared *p, int b) {
+    const tl_branch *br = &p->m->branches[b];
+    const int lanes = br->stages[br->n_stages - 1].cout;
+    if (!p->k->wt || br->split != TL_SPLIT_LSB || br->bits != WT_BITS || br->stages[0].kind != TL_DW ||
+        br->stages[0].cin != 1 || (lanes != 1 && lanes != 16))
+        return 0;
+    for (int s = 1; s < br->n_stages; s++)
+        if (br->stages[s].kind != TL_PW) return 0;
+    const size_t bytes = (size_t)WT_ENTRIES * (size_t)lanes;
+    return bytes <= p->k->wt_max_bytes ? bytes : 0;
+}
+
+/* Branch b's window table: the branch run by this path's kernels on every window, WT_CHUNK
+ * windows at a time laid out as one row per tap (window e has value (e >> 2k) & 3 at tap k). */
+static int build_window_table(tl_prepared *p, int b, size_t bytes) {
+    const tl_branch *br = &p->m->branches[b];
+    const int n = br->n_stages, lanes = br->stages[n - 1].cout;
+    const size_t row = WT_CHUNK + 2 * HALO; /* pixels per buffer row, halo kept for the kernels */
+    int8_t *level[TL_MAX_STAGES + 1] = {0};
+    int8_t *table = malloc(bytes);
+    int ok = table != NULL;
+    for (int s = 0; s <= n && ok; s++) {
+        const size_t size = (s == 0 ? 9 : (size_t)level_channels(p, b, s)) * row;
+        level[s] = calloc(size, 1);
+        ok = level[s] != NULL;
+    }
+    if (ok) {
+        const int8_t *taps[9];
+        const int tap_dx[9] = {0};
+        for (int k = 0; k < 9; k++) taps[k] = level[0] + (size_t)k * row + HALO;
+        for (int e0 = 0; e0 < WT_ENTRIES; e0 += WT_CHUNK) {
+            for (int k = 0; k < 9; k++)
+                for (int x = 0; x < WT_CHUNK; x++)
+                    level[0][(size_t)k * row + HALO + x] = (int8_t)(((e0 + x) >> (WT_BITS * k)) & 3);
+            for (int s = 0; s < n; s++) {
+                int8_t *o = level[s + 1] + HALO * level_channels(p, b, s + 1);
+                if (s == 0)
+                    p->k->dw(&br->stages[0], &p->t16[b][0], taps, tap_dx, WT_CHUNK, o);
+                else
+                    p->k->pw(&br->stages[s], &p->t16[b][s], level[s] + HALO * level_channels(p, b, s),
+                             WT_CHUNK, o);
+            }
+            memcpy(table + (size_t)e0 * lanes, level[n] + HALO * lanes, (size_t)WT_CHUNK * lanes);
+        }
+    }
+    for (int s = 0; s <= n; s++) free(level[s]);
+    if (!ok) {
+        free(table);
+        return TL_ERR_NOMEM;
+    }
+    p->wtab[b] = table;
+    return TL_OK;
 }
 
 int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
@@ -203,6 +273,18 @@ int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
                 }
             }
         }
+    for (int b = 0; b < m->n_branches; b++) {
+        const size_t bytes = window_table_bytes(p, b);
+        if (bytes && build_window_table(p, b, bytes) != TL_OK) {
+            tl_prepared_free(p);
+            return TL_ERR_NOMEM;
+        }
+    }
+    for (int r = 0; r < 4; r++) { /* rows of 16 lanes (scale 4) */
+        int perm[16];
+        rotation_perm(r, 4, perm);
+        for (int t = 0; t < 16; t++) p->wt_ctl[r][perm[t]] = (uint8_t)t;
+    }
     if (k->tables16 && m->scale == 4) { /* the SIMD merge takes 16 sub-pixels */
         p->last_rotated = 1;
         for (int b = 0; b < m->n_branches && p->last_rotated; b++)
@@ -273,9 +355,7 @@ static int alloc_workspace(workspace *w, int channels) {
             feature_rows *f = &w->feat[b][s];
             /* bytes per pixel: features, or the offsets of stage s when the stage before
              * writes them (2 bytes per fetch) */
-            f->channels = s == 0 ? 1
-                          : w->p->t16[b][s - 1].next_t ? 2 * w->p->t16[b][s].n_fetch
-                                                       : br->stages[s - 1].cout;
+            f->channels = level_channels(w->p, b, s);
             f->stride = (ptrdiff_t)(w->width + 2 * HALO) * f->channels;
             f->data = malloc((size_t)rows * (size_t)f->stride);
             if (!f->data) return TL_ERR_NOMEM;
@@ -381,6 +461,18 @@ static void run_branch(workspace *w, int b, int r, int y0, int y1) {
     for (int s = 1; s <= n; s++) { /* level 0: split_band */
         feat[s].row0 = a[s];
         feat[s].rows = e[s] - a[s];
+    }
+    if (w->p->wtab[b]) { /* the whole branch is one table row per pixel */
+        const int lanes = br->stages[n - 1].cout;
+        const uint8_t *ctl = lanes == 1 ? NULL : w->p->wt_ctl[w->p->last_rotated ? r : 0];
+        int tap_dy[9], tap_dx[9];
+        tap_offsets(&br->stages[0], r, tap_dy, tap_dx);
+        for (int y = y0; y < y1; y++) {
+            const int8_t *tap_rows[9];
+            for (int k = 0; k < 9; k++) tap_rows[k] = row_at(&feat[0], reflect(y + tap_dy[k], height));
+            w->k->wt(tap_rows, tap_dx, width, w->p->wtab[b], lanes, ctl, row_at(&feat[n], y));
+        }
+        return;
     }
 
     for (int s = 0; s < n; s++) {

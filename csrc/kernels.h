@@ -54,6 +54,17 @@
  * sum's low bit is g's parity, which decides the tie (see tl_rne_folded).
  * In the /16 and /9 modes the rows of fetch 0 also carry the rounding constant: 7 (14 when
  * doubled) and 4 + 9 * 1024 (see finish in simd_body.h). */
+/* Window tables (2026-11-30). A branch whose input takes 4 values (the LSB split of 2 bits), whose
+ * first stage is a DW of one input channel and whose later stages are all PW computes a function
+ * of its 3x3 window of two-bit values alone: 4^9 = 262,144 windows. tl_prepare evaluates the
+ * branch once on every window with the path's own kernels (so the table is that path's branch,
+ * bit for bit) and the restore reads one table row per pixel instead of running the three
+ * stages: TinyLUT-S x4's LSB branch (a third of its time) becomes a 4 MB table of 16-byte rows,
+ * a denoiser's a 256 KB table of bytes, built in 1-2 ms. AMD EPYC Zen 4, one thread, alternated
+ * A/B (median of 40): TinyLUT-S x4 RGB 320x180 11.4-11.7 -> 10.1-10.7 ms on avx512, 12.0-12.2
+ * -> 10.8-11.2 on avx2 (the 4 MB table is read from L3, so it gains less than the third it
+ * replaces); tinylut-s-dn25 320x180 gray 6.1-6.3 -> 3.8-4.1 ms; TinyLUT-F unchanged. NEON takes
+ * only tables up to 512 KB: a Cortex-A72 has no L3, and DRAM reads cannot be timed here. */
 /* The fetch loops read their uint16 offsets four per 64-bit load and split them in
  * registers, on little-endian machines (where offset p is bits 16p ..): loads, not
  * arithmetic, are what those loops run out of first (TinyLUT-S x4 on the AVX2 path: 6% faster
@@ -131,6 +142,12 @@ typedef struct {
      * first: byte stores three or four apart cost more than this pass (RGB x4: ~4%). */
     void (*interleave)(const uint8_t *const planes[], int channels, int n, uint8_t *out,
                        ptrdiff_t col_stride, ptrdiff_t chan_stride);
+    /* A window-table branch (engine.c, tl_prepare): out[x * lanes ..] = row idx of tab, idx =
+     * sum_k v_k << 2k over the two-bit values v_k = tap_rows[k][x + tap_dx[k]]; lanes 1, or
+     * 16 moved by the byte shuffle ctl (lane i <- lane ctl[i]; NULL with lanes 1). */
+    void (*wt)(const int8_t *const tap_rows[9], const int tap_dx[9], int width, const int8_t *tab,
+               int lanes, const uint8_t *ctl, int8_t *out);
+    size_t wt_max_bytes; /* largest window table this path uses (0: none) */
 } tl_kernels;
 
 /* The tap that is the pixel itself (window offset (0, 0)): the residual's. */

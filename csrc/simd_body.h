@@ -577,6 +577,45 @@ TL_ENTRY void NAME(interleave)(const uint8_t *const planes[], int channels, int 
     }
 }
 
+/* A window-table branch (kernels.h, wt). The table indices of WT_RUN pixels first (taps 0-7 make
+ * their low 16 bits, 16 pixels per vector of int16 lanes; tap 8 the top two), then one row read
+ * per pixel: the reads then wait neither on the index arithmetic nor on the stores just made. */
+#define WT_RUN 256
+TL_ENTRY void NAME(wt)(const int8_t *const tap_rows[9], const int tap_dx[9], int width,
+                       const int8_t *tab, int lanes, const uint8_t *ctl, int8_t *out) {
+    const int8_t *src[9];
+    for (int k = 0; k < 9; k++) src[k] = tap_rows[k] + tap_dx[k];
+    uint16_t lo[WT_RUN] __attribute__((aligned(32)));
+    for (int x0 = 0; x0 < width; x0 += WT_RUN) {
+        const int n = width - x0 < WT_RUN ? width - x0 : WT_RUN;
+        int i = 0;
+        for (; i + 16 <= n; i += 16) {
+            vs16 s = V(load8)(src[0] + x0 + i);
+#pragma GCC unroll 7
+            for (int k = 1; k < 8; k++)
+                s = V(add)(s, V(mullo)(V(load8)(src[k] + x0 + i), V(set1)(1 << (2 * k))));
+            V(store)((int16_t *)(lo + i), s);
+        }
+        for (; i < n; i++) {
+            unsigned v = 0;
+            for (int k = 0; k < 8; k++) v |= (unsigned)(uint8_t)src[k][x0 + i] << (2 * k);
+            lo[i] = (uint16_t)v;
+        }
+        const int8_t *t8 = src[8] + x0;
+        if (lanes == 1) {
+            for (i = 0; i < n; i++) out[x0 + i] = tab[lo[i] | (size_t)(uint8_t)t8[i] << 16];
+        } else {
+            const vb shuf = V(b_loadu)((const int8_t *)ctl);
+            int8_t *o = out + (ptrdiff_t)x0 * 16;
+            for (i = 0; i < n; i++)
+                V(b_storeu)(o + 16 * i,
+                            V(b_shuf)(V(b_loadu)(tab + (lo[i] | (size_t)(uint8_t)t8[i] << 16) * 16), shuf));
+        }
+    }
+}
+#undef WT_RUN
+
 #undef BLOCK
 #undef DWC8_CHUNK
 #undef DWC8_PLANE
+

@@ -277,4 +277,4 @@ static void interleave_scalar(const uint8_t *const planes[], int channels, int n
 }
 
 const tl_kernels tl_kernels_scalar = {0, dw_scalar, pw_scalar, merge_scalar, emit_scalar,
-                                      interleave_scalar};
+                                      interleave_scalar, NULL, 0}; /* the reference: no window tables */

@@ -86,6 +86,7 @@ TL_FN void neon_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t 
 typedef int8x16_t vb;
 TL_FN vb neon_b_loadu(const int8_t *p) { return vld1q_s8(p); }
 TL_FN void neon_b_storeu(int8_t *p, vb a) { vst1q_s8(p, a); }
+TL_FN vb neon_b_shuf(vb a, vb ctl) { return vqtbl1q_s8(a, vreinterpretq_u8_s8(ctl)); }
 TL_FN vb neon_b_zlo(vb a, vb b) { return vzip1q_s8(a, b); }
 TL_FN vb neon_b_zhi(vb a, vb b) { return vzip2q_s8(a, b); }
 TL_FN vb neon_packu8(vs16 a) { return vreinterpretq_s8_u8(vqmovun_high_s16(vqmovun_s16(a.val[0]), a.val[1])); }
@@ -137,6 +138,9 @@ TL_FN void neon_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
 
 #include "simd_body.h"
 
-const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon, interleave_neon};
+/* Window tables only up to 512 KB (the denoisers' 256 KB): a Cortex-A72 has no L3, and a 4 MB
+ * table would be read from DRAM, which cannot be timed here (kernels.h). */
+const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon, interleave_neon,
+                                    wt_neon, 512 << 10};
 
 #endif

@@ -128,6 +128,7 @@ TL_FN void sse41_grp4x2(const int8_t *in, int lo, const int8_t *w, const int32_t
 typedef __m128i vb;
 TL_FN vb sse41_b_loadu(const int8_t *p) { return _mm_loadu_si128((const __m128i *)p); }
 TL_FN void sse41_b_storeu(int8_t *p, vb a) { _mm_storeu_si128((__m128i *)p, a); }
+TL_FN vb sse41_b_shuf(vb a, vb ctl) { return _mm_shuffle_epi8(a, ctl); }
 TL_FN vb sse41_b_zlo(vb a, vb b) { return _mm_unpacklo_epi8(a, b); }
 TL_FN vb sse41_b_zhi(vb a, vb b) { return _mm_unpackhi_epi8(a, b); }
 TL_FN vb sse41_packu8(vs16 a) { return _mm_packus_epi16(a.l, a.h); }
@@ -266,6 +267,7 @@ TL_FN vs16 avx2_gather16(const int16_t *tab, vs16 idx) {
 typedef __m128i vb;
 TL_FN vb avx2_b_loadu(const int8_t *p) { return _mm_loadu_si128((const __m128i *)p); }
 TL_FN void avx2_b_storeu(int8_t *p, vb a) { _mm_storeu_si128((__m128i *)p, a); }
+TL_FN vb avx2_b_shuf(vb a, vb ctl) { return _mm_shuffle_epi8(a, ctl); }
 TL_FN vb avx2_b_zlo(vb a, vb b) { return _mm_unpacklo_epi8(a, b); }
 TL_FN vb avx2_b_zhi(vb a, vb b) { return _mm_unpackhi_epi8(a, b); }
 TL_FN vb avx2_packu8(vs16 a) { return _mm_packus_epi16(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)); }
@@ -316,9 +318,14 @@ TL_FN void avx512_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
 #include "simd_body.h"
 #undef avx2_lut64x2
 
-const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41, interleave_sse41};
-const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2, interleave_avx2};
+/* Window tables up to 4 MB (TinyLUT-S x4's LSB branch): x86 machines have an L3 that holds
+ * them, and one random 16-byte read per pixel beats the branch's three stages (kernels.h). */
+#define TL_X86_WT_BYTES (4 << 20)
+const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41, interleave_sse41,
+                                     wt_sse41, TL_X86_WT_BYTES};
+const tl_kernels tl_kernels_avx2 = {1, dw_avx2, pw_avx2, merge_avx2, emit_avx2, interleave_avx2,
+                                    wt_avx2, TL_X86_WT_BYTES};
 const tl_kernels tl_kernels_avx512 = {1, dw_avx512, pw_avx512, merge_avx512, emit_avx512,
-                                      interleave_avx512};
+                                      interleave_avx512, wt_avx512, TL_X86_WT_BYTES};
 
 #endif

@@ -4,7 +4,9 @@ The scalar C path is the reference (tests/test_engine.py holds it against the nu
 reference); here each SIMD path (sse41, avx2, avx512 on x86-64; neon on aarch64) runs the same random
 models and images, including shapes the SIMD kernels hand back to scalar code (DW with several
 input channels, more than 16 outputs) and shapes they take with their general loops (other
-channel counts, other divisors, scale 1 with one output). No timing here: speed is tools/."""
+channel counts, other divisors, scale 1 with one output), and the window tables that replace
+a whole LSB branch (tinylut-s, no-residual, scale1-one-output, ...). No timing here: speed is
+tools/."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -16,11 +18,16 @@ from randmodels import random_model
 SIMD = [isa for isa in engine.available_isas() if isa != "scalar"]
 pytestmark = pytest.mark.skipif(not SIMD, reason="no SIMD path on this machine/build")
 
+# (2, 300): rows longer than the window-table kernel's runs of 256 pixels (kernels.h)
 SHAPES = [(1, 1), (1, 9), (9, 1), (1, 40), (2, 3), (3, 17), (16, 16), (17, 33), (5, 70),
-          (2, 145)]
+          (2, 145), (2, 300)]
 
 MODELS = {
     "tinylut-s": dict(),
+    # the LSB branches of these run as window tables on the SIMD paths (kernels.h): one table
+    # row per pixel, 16 lanes shuffled per rotation, or one byte
+    "tinylut-s-rotations-2": dict(rotations=2),
+    "tinylut-s-rotations-1-scale1": dict(scale=1, rotations=1),
     "scale1-one-output": dict(scale=1, layout=(("dw", 16), ("pw", 16))),
     "extra-dw-pw": dict(layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16))),
     "channels-8": dict(layout=(("dw", 8), ("pw", 8))),
