@@ -607,9 +607,11 @@ TL_ENTRY void NAME(wt)(const int8_t *const tap_rows[9], const int tap_dx[9], int
         } else {
             const vb shuf = V(b_loadu)((const int8_t *)ctl);
             int8_t *o = out + (ptrdiff_t)x0 * 16;
-            for (i = 0; i < n; i++)
+            for (i = 0; i < n; i++) {
+                if (i + 24 < n) __builtin_prefetch(tab + (lo[i + 24] | (size_t)(uint8_t)t8[i + 24] << 16) * 16);
                 V(b_storeu)(o + 16 * i,
                             V(b_shuf)(V(b_loadu)(tab + (lo[i] | (size_t)(uint8_t)t8[i] << 16) * 16), shuf));
+            }
         }
     }
 }
