@@ -163,6 +163,7 @@ struct tl_prepared {
     int last_rotated;
     /* window tables (kernels.h): a branch's output row for each of its 4^9 input windows */
     int8_t *wtab[TL_MAX_BRANCHES];
+    uint16_t *wt_ids[TL_MAX_BRANCHES]; /* with 16 lanes: the state of each window, a row of wtab */
     uint8_t wt_ctl[4][16]; /* 16-lane rows: the byte shuffle of rotation r's lane order */
 };
 
@@ -179,7 +180,10 @@ void tl_prepared_free(tl_prepared *p) {
         for (int s = 0; s < TL_MAX_STAGES; s++) tl_stage16_free(&p->t16[b][s]);
     for (int b = 0; b < TL_MAX_BRANCHES; b++)
         for (int r = 0; r < 4; r++) tl_stage16_free(&p->last_rot[b][r]);
-    for (int b = 0; b < TL_MAX_BRANCHES; b++) free(p->wtab[b]);
+    for (int b = 0; b < TL_MAX_BRANCHES; b++) {
+        free(p->wtab[b]);
+        free(p->wt_ids[b]);
+    }
     free(p);
 }
 
@@ -187,8 +191,9 @@ void tl_prepared_free(tl_prepared *p) {
 #define WT_ENTRIES (1 << (9 * WT_BITS)) /* windows of 3 x 3 of them */
 #define WT_CHUNK 2048                   /* windows evaluated per kernel call */
 
-/* Bytes of branch b's window table, or 0 if the branch cannot have one on this path. */
-static size_t window_table_bytes(const tl_prepared *p, int b) {
+/* 1 if branch b's output is a function of its 3x3 window of two-bit inputs (kernels.h) and this
+ * path has a window-table kernel for its output width. */
+static int window_table_fits(const tl_prepared *p, int b) {
     const tl_branch *br = &p->m->branches[b];
     const int lanes = br->stages[br->n_stages - 1].cout;
     if (!p->k->wt || br->split != TL_SPLIT_LSB || br->bits != WT_BITS || br->stages[0].kind != TL_DW ||
@@ -196,50 +201,102 @@ static size_t window_table_bytes(const tl_prepared *p, int b) {
         return 0;
     for (int s = 1; s < br->n_stages; s++)
         if (br->stages[s].kind != TL_PW) return 0;
-    const size_t bytes = (size_t)WT_ENTRIES * (size_t)lanes;
-    return bytes <= p->k->wt_max_bytes ? bytes : 0;
+    /* the smallest form: a byte per window, or a uint16 state per window and a row */
+    return (lanes == 1 ? (size_t)WT_ENTRIES : (size_t)WT_ENTRIES * 2 + 16) <= p->k->wt_max_bytes;
 }
 
-/* Branch b's window table: the branch run by this path's kernels on every window, WT_CHUNK
- * windows at a time laid out as one row per tap (window e has value (e >> 2k) & 3 at tap k). */
-static int build_window_table(tl_prepared *p, int b, size_t bytes) {
+/* FNV-1a of n bytes: the hash of a branch state while the window tables are built. */
+static uint32_t state_hash(const int8_t *v, int n) {
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < n; i++) h = (h ^ (uint8_t)v[i]) * 16777619u;
+    return h;
+}
+
+/* Branch b's window table. Its first stage (the DW) runs on every window, WT_CHUNK windows at a
+ * time laid out as one row per tap (window e has value (e >> 2k) & 3 at tap k); windows that
+ * give the same state after it (its features, or the offsets it writes for the next stage) share
+ * an id, and the later stages run once per distinct state. A branch of one output keeps a byte
+ * per window; one of 16 keeps a uint16 id per window and a 16-byte row per state, when there
+ * are at most 65,535 states (tinylut-s-x4: 9,164, so 659 KB instead of 4 MB), else a row per
+ * window. All through this path's own kernels, so the table is its branch, bit for bit. */
+static int build_window_table(tl_prepared *p, int b) {
     const tl_branch *br = &p->m->branches[b];
-    const int n = br->n_stages, lanes = br->stages[n - 1].cout;
+    const int n = br->n_stages, lanes = br->stages[n - 1].cout, sb = level_channels(p, b, 1);
     const size_t row = WT_CHUNK + 2 * HALO; /* pixels per buffer row, halo kept for the kernels */
+    const uint32_t hmask = (1u << 19) - 1;  /* a hash of 2^19 slots for <= 2^18 states */
     int8_t *level[TL_MAX_STAGES + 1] = {0};
-    int8_t *table = malloc(bytes);
-    int ok = table != NULL;
+    int8_t *states = malloc((size_t)WT_ENTRIES * (size_t)sb), *rows = NULL, *table = NULL;
+    uint32_t *id = malloc(sizeof(uint32_t) * WT_ENTRIES);
+    int32_t *slot = malloc(sizeof(int32_t) * (hmask + 1));
+    uint16_t *id16 = NULL;
+    int ok = states && id && slot, n_states = 0;
     for (int s = 0; s <= n && ok; s++) {
         const size_t size = (s == 0 ? 9 : (size_t)level_channels(p, b, s)) * row;
         level[s] = calloc(size, 1);
         ok = level[s] != NULL;
     }
-    if (ok) {
+    if (ok) { /* the first stage on every window; distinct states get ids */
+        memset(slot, 0xff, sizeof(int32_t) * (hmask + 1));
         const int8_t *taps[9];
         const int tap_dx[9] = {0};
         for (int k = 0; k < 9; k++) taps[k] = level[0] + (size_t)k * row + HALO;
+        int8_t *st1 = level[1] + HALO * sb;
         for (int e0 = 0; e0 < WT_ENTRIES; e0 += WT_CHUNK) {
             for (int k = 0; k < 9; k++)
                 for (int x = 0; x < WT_CHUNK; x++)
                     level[0][(size_t)k * row + HALO + x] = (int8_t)(((e0 + x) >> (WT_BITS * k)) & 3);
-            for (int s = 0; s < n; s++) {
-                int8_t *o = level[s + 1] + HALO * level_channels(p, b, s + 1);
-                if (s == 0)
-                    p->k->dw(&br->stages[0], &p->t16[b][0], taps, tap_dx, WT_CHUNK, o);
-                else
-                    p->k->pw(&br->stages[s], &p->t16[b][s], level[s] + HALO * level_channels(p, b, s),
-                             WT_CHUNK, o);
+            p->k->dw(&br->stages[0], &p->t16[b][0], taps, tap_dx, WT_CHUNK, st1);
+            for (int x = 0; x < WT_CHUNK; x++) {
+                const int8_t *v = st1 + (size_t)x * sb;
+                uint32_t h = state_hash(v, sb) & hmask;
+                while (slot[h] >= 0 && memcmp(states + (size_t)slot[h] * sb, v, (size_t)sb))
+                    h = (h + 1) & hmask;
+                if (slot[h] < 0) {
+                    memcpy(states + (size_t)n_states * sb, v, (size_t)sb);
+                    slot[h] = n_states++;
+                }
+                id[e0 + x] = (uint32_t)slot[h];
             }
-            memcpy(table + (size_t)e0 * lanes, level[n] + HALO * lanes, (size_t)WT_CHUNK * lanes);
+        }
+        rows = malloc((size_t)n_states * (size_t)lanes);
+        ok = rows != NULL;
+    }
+    for (int s0 = 0; ok && s0 < n_states; s0 += WT_CHUNK) { /* the later stages, once per state */
+        const int w = n_states - s0 < WT_CHUNK ? n_states - s0 : WT_CHUNK;
+        memcpy(level[1] + HALO * sb, states + (size_t)s0 * sb, (size_t)w * sb);
+        for (int s = 1; s < n; s++)
+            p->k->pw(&br->stages[s], &p->t16[b][s], level[s] + HALO * level_channels(p, b, s), w,
+                     level[s + 1] + HALO * level_channels(p, b, s + 1));
+        memcpy(rows + (size_t)s0 * lanes, level[n] + HALO * lanes, (size_t)w * lanes);
+    }
+    if (ok && lanes == 16 && n_states <= 65535) { /* ids and rows */
+        id16 = malloc(sizeof(uint16_t) * WT_ENTRIES);
+        ok = id16 != NULL;
+        for (int e = 0; ok && e < WT_ENTRIES; e++) id16[e] = (uint16_t)id[e];
+        if (ok && (size_t)WT_ENTRIES * 2 + (size_t)n_states * lanes <= p->k->wt_max_bytes) {
+            p->wt_ids[b] = id16;
+            p->wtab[b] = rows;
+            id16 = NULL;
+            rows = NULL;
+        }
+    } else if (ok && (size_t)WT_ENTRIES * lanes <= p->k->wt_max_bytes) { /* a row per window */
+        table = malloc((size_t)WT_ENTRIES * (size_t)lanes);
+        ok = table != NULL;
+        for (int e = 0; ok && e < WT_ENTRIES; e++)
+            memcpy(table + (size_t)e * lanes, rows + (size_t)id[e] * lanes, (size_t)lanes);
+        if (ok) {
+            p->wtab[b] = table;
+            table = NULL;
         }
     }
     for (int s = 0; s <= n; s++) free(level[s]);
-    if (!ok) {
-        free(table);
-        return TL_ERR_NOMEM;
-    }
-    p->wtab[b] = table;
-    return TL_OK;
+    free(states);
+    free(id);
+    free(slot);
+    free(rows);
+    free(id16);
+    free(table);
+    return ok ? TL_OK : TL_ERR_NOMEM;
 }
 
 int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
@@ -274,8 +331,7 @@ int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
             }
         }
     for (int b = 0; b < m->n_branches; b++) {
-        const size_t bytes = window_table_bytes(p, b);
-        if (bytes && build_window_table(p, b, bytes) != TL_OK) {
+        if (window_table_fits(p, b) && build_window_table(p, b) != TL_OK) {
             tl_prepared_free(p);
             return TL_ERR_NOMEM;
         }
@@ -470,7 +526,8 @@ static void run_branch(workspace *w, int b, int r, int y0, int y1) {
         for (int y = y0; y < y1; y++) {
             const int8_t *tap_rows[9];
             for (int k = 0; k < 9; k++) tap_rows[k] = row_at(&feat[0], reflect(y + tap_dy[k], height));
-            w->k->wt(tap_rows, tap_dx, width, w->p->wtab[b], lanes, ctl, row_at(&feat[n], y));
+            w->k->wt(tap_rows, tap_dx, width, w->p->wtab[b], w->p->wt_ids[b], lanes, ctl,
+                     row_at(&feat[n], y));
         }
         return;
     }

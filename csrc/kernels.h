@@ -58,15 +58,16 @@
  * first stage is a DW of one input channel and whose later stages are all PW computes a function
  * of its 3x3 window of two-bit values alone: 4^9 = 262,144 windows. tl_prepare evaluates the
  * branch once on every window with the path's own kernels (so the table is that path's branch,
- * bit for bit) and the restore reads one table row per pixel instead of running the three
- * stages: TinyLUT-S x4's LSB branch (a third of its time) becomes a 4 MB table of 16-byte rows,
- * a denoiser's a 256 KB table of bytes, built in 1-2 ms. AMD EPYC Zen 4, one thread, alternated
- * A/B (median of 40): TinyLUT-S x4 RGB 320x180 11.4-11.7 -> 10.1-10.7 ms on avx512, 12.0-12.2
- * -> 10.8-11.2 on avx2 (the 4 MB table is read from L3, so it gains less than the third it
- * replaces); tinylut-s-dn25 320x180 gray 6.1-6.3 -> 3.8-4.1 ms; TinyLUT-F unchanged. The row
- * 24 pixels ahead is prefetched: with 8 MB of other data touched before every call (the table
- * pushed out of L2), 10.0-10.5 -> 9.6-10.4 ms (base 11.4-11.6). NEON takes only tables up to
- * 512 KB: a Cortex-A72 has no L3, and DRAM reads cannot be timed here. */
+ * bit for bit; engine.c, build_window_table) and the restore reads a table instead of running
+ * the stages. A denoiser's branch (one output) becomes a byte per window (256 KB); an x4
+ * branch (16 outputs) a uint16 per window naming its state after the DW (tinylut-s-x4: 9,164
+ * distinct states) and a 16-byte row per state: 659 KB, which stays in L2, where a row per
+ * window (4 MB) was read from L3. Built in 4-7 ms on the first restore. AMD EPYC Zen 4, one
+ * thread, alternated A/B (median of 40, 8 MB of other data touched before each call or not):
+ * TinyLUT-S x4 RGB 320x180 11.4-12.5 -> 9.2-9.6 ms on avx512 (a row per window: 10.0-11.7,
+ * and its prefetch kept for the ids); tinylut-s-dn25 320x180 gray 5.9-6.3 -> 3.8-4.1 ms;
+ * TinyLUT-F x4 60-64 ms either way. NEON takes tables only up to 512 KB, so the denoisers' and
+ * not x4's: a Cortex-A72 has 1 MB of L2 for four cores and no L3, and it cannot be timed here. */
 /* The fetch loops read their uint16 offsets four per 64-bit load and split them in
  * registers, on little-endian machines (where offset p is bits 16p ..): loads, not
  * arithmetic, are what those loops run out of first (TinyLUT-S x4 on the AVX2 path: 6% faster
@@ -144,11 +145,11 @@ typedef struct {
      * first: byte stores three or four apart cost more than this pass (RGB x4: ~4%). */
     void (*interleave)(const uint8_t *const planes[], int channels, int n, uint8_t *out,
                        ptrdiff_t col_stride, ptrdiff_t chan_stride);
-    /* A window-table branch (engine.c, tl_prepare): out[x * lanes ..] = row idx of tab, idx =
-     * sum_k v_k << 2k over the two-bit values v_k = tap_rows[k][x + tap_dx[k]]; lanes 1, or
-     * 16 moved by the byte shuffle ctl (lane i <- lane ctl[i]; NULL with lanes 1). */
+    /* A window-table branch (engine.c, tl_prepare): out[x * lanes ..] = row ids[idx] of tab (row
+     * idx without ids), idx = sum_k v_k << 2k over the two-bit values v_k = tap_rows[k][x +
+     * tap_dx[k]]; lanes 1 (no ids), or 16 moved by the byte shuffle ctl (lane i <- lane ctl[i]). */
     void (*wt)(const int8_t *const tap_rows[9], const int tap_dx[9], int width, const int8_t *tab,
-               int lanes, const uint8_t *ctl, int8_t *out);
+               const uint16_t *ids, int lanes, const uint8_t *ctl, int8_t *out);
     size_t wt_max_bytes; /* largest window table this path uses (0: none) */
 } tl_kernels;
 

@@ -582,7 +582,8 @@ TL_ENTRY void NAME(interleave)(const uint8_t *const planes[], int channels, int 
  * per pixel: the reads then wait neither on the index arithmetic nor on the stores just made. */
 #define WT_RUN 256
 TL_ENTRY void NAME(wt)(const int8_t *const tap_rows[9], const int tap_dx[9], int width,
-                       const int8_t *tab, int lanes, const uint8_t *ctl, int8_t *out) {
+                       const int8_t *tab, const uint16_t *ids, int lanes, const uint8_t *ctl,
+                       int8_t *out) {
     const int8_t *src[9];
     for (int k = 0; k < 9; k++) src[k] = tap_rows[k] + tap_dx[k];
     uint16_t lo[WT_RUN] __attribute__((aligned(32)));
@@ -604,6 +605,14 @@ TL_ENTRY void NAME(wt)(const int8_t *const tap_rows[9], const int tap_dx[9], int
         const int8_t *t8 = src[8] + x0;
         if (lanes == 1) {
             for (i = 0; i < n; i++) out[x0 + i] = tab[lo[i] | (size_t)(uint8_t)t8[i] << 16];
+        } else if (ids) {
+            const vb shuf = V(b_loadu)((const int8_t *)ctl);
+            int8_t *o = out + (ptrdiff_t)x0 * 16;
+            for (i = 0; i < n; i++) {
+                if (i + 24 < n) __builtin_prefetch(ids + (lo[i + 24] | (size_t)(uint8_t)t8[i + 24] << 16));
+                const size_t r = ids[lo[i] | (size_t)(uint8_t)t8[i] << 16];
+                V(b_storeu)(o + 16 * i, V(b_shuf)(V(b_loadu)(tab + r * 16), shuf));
+            }
         } else {
             const vb shuf = V(b_loadu)((const int8_t *)ctl);
             int8_t *o = out + (ptrdiff_t)x0 * 16;
