@@ -22,8 +22,9 @@ same tables: the PyTorch baseline of the speed target. ``--torch`` times our tra
 of the released network instead (``tinylut.train.TinyLUTS(...)(x)``: every MLP evaluated once on
 its integer grid, rows gathered per pixel, one channel at a time), ``--torch-per-pixel`` with
 the float MLPs at every pixel (minutes). Both need torch (``tinylut[train]``); ``--torch-runs``
-runs each (default 3: one run takes seconds); each ratio is against tinylut's time with the
-same thread count.
+runs each (default 3: one run takes seconds). Each torch ratio is against tinylut with the same
+thread count, timed 9 times after every torch run (the median of those): a torch run lasts
+seconds, tinylut's 25 runs a fraction of one, and on a shared VM a slow spell should hit both.
 
     python tools/bench.py [--model M] [--runs 25] [--threads N] [--image PATH]
                           [--torch-released] [--torch [--torch-per-pixel]] [--json]
@@ -164,24 +165,39 @@ def run_bench(model, img: np.ndarray, runs: int, threads: int) -> dict:
     return res
 
 
-def median_torch_ms(forward, runs: int, threads: int) -> tuple[dict, object]:
-    """Median ms of ``forward()`` with 1 and ``threads`` torch threads, and its last output."""
+# tinylut runs after each torch run, for the ratio (see median_torch_ms)
+ALONGSIDE_RUNS = 9
+
+
+def median_torch_ms(forward, runs: int, threads: int,
+                    alongside=None) -> tuple[dict, object, dict]:
+    """Median ms of ``forward()`` with 1 and ``threads`` torch threads, its last output, and the
+    median ms of ``alongside(n)`` (tinylut on n threads), run ALONGSIDE_RUNS times after each
+    torch run: a torch run takes seconds, so its ratio to tinylut is taken over the same
+    stretch of time, and a slow spell of the machine hits both."""
     import torch
 
-    res = {}
+    res, near = {}, {}
     for n in sorted({1, threads}):
         torch.set_num_threads(n)
-        times = []
+        times, ours = [], []
         with torch.no_grad():
             for _ in range(runs):
                 t0 = time.perf_counter()
                 out = forward()
                 times.append((time.perf_counter() - t0) * 1e3)
+                for _ in range(ALONGSIDE_RUNS if alongside else 0):
+                    t0 = time.perf_counter()
+                    alongside(n)
+                    ours.append((time.perf_counter() - t0) * 1e3)
         res[str(n)] = statistics.median(times)
-    return res, out
+        if ours:
+            near[str(n)] = statistics.median(ours)
+    return res, out, near
 
 
-def run_torch_bench(img: np.ndarray, runs: int, threads: int, per_pixel: bool) -> dict:
+def run_torch_bench(img: np.ndarray, runs: int, threads: int, per_pixel: bool,
+                    alongside=None) -> tuple[dict, dict]:
     """Median ms of our trainer's PyTorch forward of TinyLUT-S (released weights) on ``img``."""
     import torch
 
@@ -192,14 +208,15 @@ def run_torch_bench(img: np.ndarray, runs: int, threads: int, per_pixel: bool) -
     net = load_official_state(TinyLUTS(scale=SCALE), dict(np.load(state_file))).eval()
     planes = [torch.from_numpy(np.ascontiguousarray(img[..., c]).astype(np.int64) - 128)[None]
               for c in range(img.shape[2])]
-    res, out = median_torch_ms(lambda: [net(x, per_pixel=per_pixel) for x in planes],
-                               runs, threads)
+    res, out, near = median_torch_ms(lambda: [net(x, per_pixel=per_pixel) for x in planes],
+                                     runs, threads, alongside)
     if tuple(out[0].shape[1:]) != (SIZE_IN[1] * SCALE, SIZE_IN[0] * SCALE):
         raise RuntimeError(f"torch forward: output {tuple(out[0].shape)}")
-    return res
+    return res, near
 
 
-def run_torch_released_bench(img: np.ndarray, runs: int, threads: int) -> dict:
+def run_torch_released_bench(img: np.ndarray, runs: int, threads: int,
+                             alongside=None) -> tuple[dict, dict]:
     """Median ms of the released test-time forward (tools/torch_released.py) on ``img``, after
     checking that it makes tinylut's output on the same (released) tables, bit for bit."""
     import tinylut
@@ -210,10 +227,11 @@ def run_torch_released_bench(img: np.ndarray, runs: int, threads: int) -> dict:
         raise SystemExit(f"bench --torch-released: no released tables at {folder}")
     net = ReleasedTinyLUTS(folder)
     expected = tinylut.Model(import_official(str(folder)), source="released tables")(img)
-    res, out = median_torch_ms(lambda: released_restore(net, img), runs, threads)
+    res, out, near = median_torch_ms(lambda: released_restore(net, img), runs, threads,
+                                     alongside)
     if not np.array_equal(out, expected):
         raise RuntimeError("the released-style torch forward differs from tinylut")
-    return res
+    return res, near
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,14 +262,20 @@ def main(argv: list[str] | None = None) -> int:
     model = load_bench_model(args.model)
     img, source = bench_image(args.image)
     res = run_bench(model, img, args.runs, args.threads)
+
+    def alongside(n):
+        return model(img, threads=n)
+
     if args.torch:
-        res["ms"]["torch"] = run_torch_bench(img, args.torch_runs, args.threads,
-                                            args.torch_per_pixel)
+        res["ms"]["torch"], res["ms"]["tinylut_near_torch"] = run_torch_bench(
+            img, args.torch_runs, args.threads, args.torch_per_pixel, alongside)
     if args.torch_released:
-        res["ms"]["torch_released"] = run_torch_released_bench(img, args.torch_runs, args.threads)
+        res["ms"]["torch_released"], res["ms"]["tinylut_near_torch_released"] = \
+            run_torch_released_bench(img, args.torch_runs, args.threads, alongside)
     for key in ("torch", "torch_released"):
-        if key in res["ms"]:
-            res["ratio"][f"{key}/tinylut"] = {c: res["ms"][key][c] / res["ms"]["tinylut"][c]
+        if key in res["ms"]:   # against tinylut timed between those torch runs
+            ours = res["ms"][f"tinylut_near_{key}"]
+            res["ratio"][f"{key}/tinylut"] = {c: res["ms"][key][c] / ours[c]
                                               for c in res["ms"][key]}
     info = tinylut.info()
     res.update({"model": model.name, "table_bytes": model.spec.table_bytes,
@@ -280,8 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     if "torch" in res["ms"]:
         how = "per-pixel MLPs" if args.torch_per_pixel else "table forward"
         labels["torch"] = f"PyTorch {how} ({args.torch_runs} runs)"
+        labels["tinylut_near_torch"] = "tinylut, between those runs"
     if "torch_released" in res["ms"]:
         labels["torch_released"] = f"PyTorch, released code ({args.torch_runs} runs)"
+        labels["tinylut_near_torch_released"] = "tinylut, between those runs"
     for key, label in labels.items():
         print(f"{label:<{width}}" + "".join(f"{res['ms'][key][c]:>12.2f}" for c in cols))
     for key, label in (("tinylut/opencv", "tinylut / OpenCV"),
