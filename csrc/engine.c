@@ -171,7 +171,8 @@ struct tl_prepared {
  * features of stage s - 1, or stage s's fetch offsets when stage s - 1 writes them. */
 static int level_channels(const tl_prepared *p, int b, int s) {
     if (s == 0) return 1;
-    return p->t16[b][s - 1].next_t ? 2 * p->t16[b][s].n_fetch : p->m->branches[b].stages[s - 1].cout;
+    const tl_stage16 *before = &p->t16[b][s - 1];
+    return before->next_t ? 2 * p->t16[b][s].n_fetch : p->m->branches[b].stages[s - 1].cout;
 }
 
 void tl_prepared_free(tl_prepared *p) {
@@ -196,8 +197,8 @@ void tl_prepared_free(tl_prepared *p) {
 static int window_table_fits(const tl_prepared *p, int b) {
     const tl_branch *br = &p->m->branches[b];
     const int lanes = br->stages[br->n_stages - 1].cout;
-    if (!p->k->wt || br->split != TL_SPLIT_LSB || br->bits != WT_BITS || br->stages[0].kind != TL_DW ||
-        br->stages[0].cin != 1 || (lanes != 1 && lanes != 16))
+    if (!p->k->wt || br->split != TL_SPLIT_LSB || br->bits != WT_BITS ||
+        br->stages[0].kind != TL_DW || br->stages[0].cin != 1 || (lanes != 1 && lanes != 16))
         return 0;
     for (int s = 1; s < br->n_stages; s++)
         if (br->stages[s].kind != TL_PW) return 0;
@@ -217,7 +218,7 @@ static uint32_t state_hash(const int8_t *v, int n) {
  * give the same state after it (its features, or the offsets it writes for the next stage) share
  * an id, and the later stages run once per distinct state. A branch of one output keeps a byte
  * per window; one of 16 keeps a uint16 id per window and a 16-byte row per state, when there
- * are at most 65,535 states (tinylut-s-x4: 9,164, so 659 KB instead of 4 MB), else a row per
+ * are at most 65,535 states (tinylut-s-x4: 9,164, so 655 KiB instead of 4 MiB), else a row per
  * window. All through this path's own kernels, so the table is its branch, bit for bit. */
 static int build_window_table(tl_prepared *p, int b) {
     const tl_branch *br = &p->m->branches[b];
@@ -244,7 +245,7 @@ static int build_window_table(tl_prepared *p, int b) {
         for (int e0 = 0; e0 < WT_ENTRIES; e0 += WT_CHUNK) {
             for (int k = 0; k < 9; k++)
                 for (int x = 0; x < WT_CHUNK; x++)
-                    level[0][(size_t)k * row + HALO + x] = (int8_t)(((e0 + x) >> (WT_BITS * k)) & 3);
+                    level[0][k * row + HALO + x] = (int8_t)(((e0 + x) >> (WT_BITS * k)) & 3);
             p->k->dw(&br->stages[0], &p->t16[b][0], taps, tap_dx, WT_CHUNK, st1);
             for (int x = 0; x < WT_CHUNK; x++) {
                 const int8_t *v = st1 + (size_t)x * sb;
@@ -525,7 +526,8 @@ static void run_branch(workspace *w, int b, int r, int y0, int y1) {
         tap_offsets(&br->stages[0], r, tap_dy, tap_dx);
         for (int y = y0; y < y1; y++) {
             const int8_t *tap_rows[9];
-            for (int k = 0; k < 9; k++) tap_rows[k] = row_at(&feat[0], reflect(y + tap_dy[k], height));
+            for (int k = 0; k < 9; k++)
+                tap_rows[k] = row_at(&feat[0], reflect(y + tap_dy[k], height));
             w->k->wt(tap_rows, tap_dx, width, w->p->wtab[b], w->p->wt_ids[b], lanes, ctl,
                      row_at(&feat[n], y));
         }

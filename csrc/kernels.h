@@ -61,7 +61,7 @@
  * bit for bit; engine.c, build_window_table) and the restore reads a table instead of running
  * the stages. A denoiser's branch (one output) becomes a byte per window (256 KB); an x4
  * branch (16 outputs) a uint16 per window naming its state after the DW (tinylut-s-x4: 9,164
- * distinct states) and a 16-byte row per state: 659 KB, which stays in L2, where a row per
+ * distinct states) and a 16-byte row per state: 655 KiB, which stays in L2, where a row per
  * window (4 MB) was read from L3. Built in 4-7 ms on the first restore. AMD EPYC Zen 4, one
  * thread, alternated A/B (median of 40, 8 MB of other data touched before each call or not):
  * TinyLUT-S x4 RGB 320x180 11.4-12.5 -> 9.2-9.6 ms on avx512 (a row per window: 10.0-11.7,

@@ -603,25 +603,26 @@ TL_ENTRY void NAME(wt)(const int8_t *const tap_rows[9], const int tap_dx[9], int
             lo[i] = (uint16_t)v;
         }
         const int8_t *t8 = src[8] + x0;
+#define WT_INDEX(i) (lo[i] | (size_t)(uint8_t)t8[i] << 16) /* tap 8 makes bits 16-17 */
         if (lanes == 1) {
-            for (i = 0; i < n; i++) out[x0 + i] = tab[lo[i] | (size_t)(uint8_t)t8[i] << 16];
+            for (i = 0; i < n; i++) out[x0 + i] = tab[WT_INDEX(i)];
         } else if (ids) {
             const vb shuf = V(b_loadu)((const int8_t *)ctl);
             int8_t *o = out + (ptrdiff_t)x0 * 16;
             for (i = 0; i < n; i++) {
-                if (i + 24 < n) __builtin_prefetch(ids + (lo[i + 24] | (size_t)(uint8_t)t8[i + 24] << 16));
-                const size_t r = ids[lo[i] | (size_t)(uint8_t)t8[i] << 16];
-                V(b_storeu)(o + 16 * i, V(b_shuf)(V(b_loadu)(tab + r * 16), shuf));
+                if (i + 24 < n) __builtin_prefetch(ids + WT_INDEX(i + 24));
+                const int8_t *r = tab + (size_t)ids[WT_INDEX(i)] * 16;
+                V(b_storeu)(o + 16 * i, V(b_shuf)(V(b_loadu)(r), shuf));
             }
         } else {
             const vb shuf = V(b_loadu)((const int8_t *)ctl);
             int8_t *o = out + (ptrdiff_t)x0 * 16;
             for (i = 0; i < n; i++) {
-                if (i + 24 < n) __builtin_prefetch(tab + (lo[i + 24] | (size_t)(uint8_t)t8[i + 24] << 16) * 16);
-                V(b_storeu)(o + 16 * i,
-                            V(b_shuf)(V(b_loadu)(tab + (lo[i] | (size_t)(uint8_t)t8[i] << 16) * 16), shuf));
+                if (i + 24 < n) __builtin_prefetch(tab + WT_INDEX(i + 24) * 16);
+                V(b_storeu)(o + 16 * i, V(b_shuf)(V(b_loadu)(tab + WT_INDEX(i) * 16), shuf));
             }
         }
+#undef WT_INDEX
     }
 }
 #undef WT_RUN
