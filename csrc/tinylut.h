@@ -84,9 +84,10 @@ typedef struct {
 int tl_restore_rows(const tl_model *model, const tl_image_in *in, const tl_image_out *out,
                     int row_begin, int row_end, int isa);
 
-/* What a path precomputes from a model (the SIMD paths' int16 tables), made once and shared:
- * read-only after tl_prepare, so any number of threads may use it at once. tl_restore_rows
- * builds it per call; tl_restore_rows_prepared takes one made for the same model and isa. */
+/* What a path precomputes from a model (the SIMD paths' int16 tables and window tables), made
+ * once and shared: read-only after tl_prepare, so any number of threads may use it at once.
+ * tl_restore_rows builds it per call (a few ms with window tables: prepare once for repeated
+ * calls); tl_restore_rows_prepared takes one made for the same model and isa. */
 typedef struct tl_prepared tl_prepared;
 int tl_prepare(const tl_model *model, int isa, tl_prepared **out); /* a tl_status */
 void tl_prepared_free(tl_prepared *prep);
