@@ -59,15 +59,15 @@
  * of its 3x3 window of two-bit values alone: 4^9 = 262,144 windows. tl_prepare evaluates the
  * branch once on every window with the path's own kernels (so the table is that path's branch,
  * bit for bit; engine.c, build_window_table) and the restore reads a table instead of running
- * the stages. A denoiser's branch (one output) becomes a byte per window (256 KB); an x4
+ * the stages. A denoiser's branch (one output) becomes a byte per window (256 KiB); an x4
  * branch (16 outputs) a uint16 per window naming its state after the DW (tinylut-s-x4: 9,164
  * distinct states) and a 16-byte row per state: 655 KiB, which stays in L2, where a row per
- * window (4 MB) was read from L3. Built in 4-7 ms on the first restore. AMD EPYC Zen 4, one
+ * window (4 MiB) was read from L3. Built in 4-7 ms on the first restore. AMD EPYC Zen 4, one
  * thread, alternated A/B (median of 40, 8 MB of other data touched before each call or not):
  * TinyLUT-S x4 RGB 320x180 11.4-12.5 -> 9.2-9.6 ms on avx512 (a row per window: 10.0-11.7,
  * and its prefetch kept for the ids); tinylut-s-dn25 320x180 gray 5.9-6.3 -> 3.8-4.1 ms;
- * TinyLUT-F x4 60-64 ms either way. NEON takes tables only up to 512 KB, so the denoisers' and
- * not x4's: a Cortex-A72 has 1 MB of L2 for four cores and no L3, and it cannot be timed here. */
+ * TinyLUT-F x4 60-64 ms either way. NEON takes tables only up to 512 KiB, so the denoisers' and
+ * not x4's: a Cortex-A72 has 1 MiB of L2 for four cores and no L3, and it cannot be timed here. */
 /* The fetch loops read their uint16 offsets four per 64-bit load and split them in
  * registers, on little-endian machines (where offset p is bits 16p ..): loads, not
  * arithmetic, are what those loops run out of first (TinyLUT-S x4 on the AVX2 path: 6% faster

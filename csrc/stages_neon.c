@@ -138,8 +138,8 @@ TL_FN void neon_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
 
 #include "simd_body.h"
 
-/* Window tables only up to 512 KB (the denoisers' 256 KB): a Cortex-A72 has no L3, and a 4 MB
- * table would be read from DRAM, which cannot be timed here (kernels.h). */
+/* Window tables only up to 512 KiB (the denoisers' 256 KiB, not x4's 655 KiB): a Cortex-A72 has
+ * 1 MiB of L2 for four cores and no L3, and reads from DRAM cannot be timed here (kernels.h). */
 const tl_kernels tl_kernels_neon = {1, dw_neon, pw_neon, merge_neon, emit_neon, interleave_neon,
                                     wt_neon, 512 << 10};
 

@@ -318,8 +318,8 @@ TL_FN void avx512_lut64x2(const int8_t *tab, vb2 u, vs16 *a, vs16 *b) {
 #include "simd_body.h"
 #undef avx2_lut64x2
 
-/* Window tables up to 4 MB (kernels.h): the shipped x4 models need 655 KiB (S) and 955 KiB (F) in
- * the form with ids; an x86 L3 holds the 4 MB form a branch with more states would need. */
+/* Window tables up to 4 MiB (kernels.h): the shipped x4 models need 655 KiB (S) and 955 KiB (F)
+ * in the form with ids; an x86 L3 holds the 4 MiB form a branch with more states would need. */
 #define TL_X86_WT_BYTES (4 << 20)
 const tl_kernels tl_kernels_sse41 = {1, dw_sse41, pw_sse41, merge_sse41, emit_sse41, interleave_sse41,
                                      wt_sse41, TL_X86_WT_BYTES};

@@ -24,8 +24,11 @@ SHAPES = [(1, 1), (1, 9), (9, 1), (1, 40), (2, 3), (3, 17), (16, 16), (17, 33), 
 
 MODELS = {
     "tinylut-s": dict(),
-    # the LSB branches of these run as window tables on the SIMD paths (kernels.h): one table
-    # row per pixel, 16 lanes shuffled per rotation, or one byte
+    # the LSB branches of these (and of most models here) run as window tables on the SIMD
+    # paths (kernels.h): a byte per window at scale 1; at x4 16 lanes shuffled per rotation,
+    # read through a state id where a branch has <= 65,535 states (seed 17: channels-8 6,572,
+    # no-residual 55,146, even-divisors 61,702) and a row per window where it has more
+    # (tinylut-s and tinylut-s-rotations-2: 77,335)
     "tinylut-s-rotations-2": dict(rotations=2),
     "tinylut-s-rotations-1-scale1": dict(scale=1, rotations=1),
     "scale1-one-output": dict(scale=1, layout=(("dw", 16), ("pw", 16))),
