@@ -105,6 +105,9 @@ int tl_check_model(const tl_model *m) {
                 return TL_ERR_ARG;
             if (st->kind == TL_DW && st->cout % st->cin) return TL_ERR_ARG;
             if (st->centred != 0 && (st->centred != 1 || st->kind != TL_DW)) return TL_ERR_ARG;
+            /* a dilated window is centred; reach 2 each way, as the rows' halo */
+            if (st->dilation != 0 && st->dilation != 1 && (st->dilation != 2 || !st->centred))
+                return TL_ERR_ARG;
             if (st->residual && st->cout % st->cin) return TL_ERR_ARG;
             if (st->row_width != (st->kind == TL_DW ? st->cout / st->cin : st->cout))
                 return TL_ERR_ARG;
@@ -122,8 +125,8 @@ int tl_check_model(const tl_model *m) {
 
 /* Tap offsets of a DW stage at rotation r: tap k of pixel (y, x) reads (y + dy[k], x + dx[k]). */
 static void tap_offsets(const tl_stage *st, int r, int *dy, int *dx) {
-    const int o = tl_window_origin(st);
-    for (int k = 0; k < 9; k++) rotate_offset(r, k / 3 - o, k % 3 - o, &dy[k], &dx[k]);
+    const int o = tl_window_origin(st), d = tl_dilation(st);
+    for (int k = 0; k < 9; k++) rotate_offset(r, (k / 3 - o) * d, (k % 3 - o) * d, &dy[k], &dx[k]);
 }
 
 /* Rows of the input of stage s needed for its output rows [a, b). */
@@ -404,10 +407,16 @@ static int alloc_workspace(workspace *w, int channels) {
         const tl_branch *br = &m->branches[b];
         for (int s = 0; s <= br->n_stages; s++) {
             /* level s feeds stage s; level n_stages is the branch output */
-            int dw_after = 0;
-            for (int t = s; t < br->n_stages; t++) dw_after += br->stages[t].kind == TL_DW;
+            /* the rows a DW stage's window spans beyond its output rows: 2 in one rotation
+             * (corner or centred), 4 for a dilated one */
+            int dw_after = 0, span_after = 0;
+            for (int t = s; t < br->n_stages; t++)
+                if (br->stages[t].kind == TL_DW) {
+                    dw_after++;
+                    span_after += 2 * tl_dilation(&br->stages[t]);
+                }
             /* level 0 holds the rows of every rotation at once: 2 more per DW on each side */
-            int rows = w->band + (s == 0 ? 4 : 2) * dw_after;
+            int rows = w->band + (s == 0 ? 4 * dw_after : span_after);
             if (rows > w->height) rows = w->height;
             feature_rows *f = &w->feat[b][s];
             /* bytes per pixel: features, or the offsets of stage s when the stage before

@@ -156,8 +156,10 @@ typedef struct {
 /* The tap that is the pixel itself (window offset (0, 0)): the residual's. */
 static inline int tl_center_tap(const tl_stage *st) { return st->centred ? 4 : 8; }
 
-/* Window offset of tap k (row and column, in the rotated frame): k / 3 - o and k % 3 - o. */
+/* Window offset of tap k (row and column, in the rotated frame): (k / 3 - o) * d and
+ * (k % 3 - o) * d, d the dilation. */
 static inline int tl_window_origin(const tl_stage *st) { return st->centred ? 1 : 2; }
+static inline int tl_dilation(const tl_stage *st) { return st->dilation > 1 ? st->dilation : 1; }
 
 extern const tl_kernels tl_kernels_scalar;
 #if defined(__aarch64__)

@@ -42,6 +42,8 @@ typedef struct {
     int residual;        /* add the requantised input of channel o * cin / cout */
     int centred;         /* DW: window rows/cols -1..1 around the pixel (tap 4 is the pixel)
                             instead of -2..0 (the paper's corner window, tap 8 the pixel) */
+    int dilation;        /* DW: 1, or 2 for a centred window's taps at -2, 0, 2 (a 5x5 reach
+                            for the same 9 taps); 0 is read as 1 */
     int out_lo, out_hi;  /* clamp of the output (and the value range of the next stage) */
     int in_lo, in_n;     /* input values are in_lo .. in_lo + in_n - 1 */
     const int32_t *row_off; /* [cin][in_n]: offset (in int8 elements) of the row in one tap's table */

@@ -31,7 +31,7 @@ def need_shared(*parts: str) -> Path:
 
 
 def random_stage(rng, kind, cin, cout, in_lo, in_hi, out_lo, out_hi, *, requant=True,
-                 divisor=None, residual=True, centred=False) -> Stage:
+                 divisor=None, residual=True, centred=False, dilation=1) -> Stage:
     """A stage with random int8 tables and, if requant, random DDM scales."""
     if requant:
         scales = rng.uniform(-1.4, 1.4, cin).astype(np.float32)
@@ -50,17 +50,19 @@ def random_stage(rng, kind, cin, cout, in_lo, in_hi, out_lo, out_hi, *, requant=
         divisor = 9 if kind == "dw" else cin
     return Stage(kind=kind, cin=cin, cout=cout, divisor=divisor,
                  residual=residual and cout % cin == 0, out_lo=out_lo, out_hi=out_hi,
-                 table=table, gmap=gmap, seg=seg, scales=scales, centred=centred)
+                 table=table, gmap=gmap, seg=seg, scales=scales, centred=centred,
+                 dilation=dilation)
 
 
 def random_model(seed: int, *, scale: int = 4, layout=(("dw", 16), ("pw", 16)),
                  branches=(("msb", 2), ("lsb", 2)), rotations: int = 4,
                  divisors=None, residual: bool = True, task: str | None = None,
-                 centred: bool | str = False) -> ModelSpec:
+                 centred: bool | str = False, dilation: int | str = 1) -> ModelSpec:
     """Branches of `layout` stages (kind, cout) plus a final PW to scale**2 outputs.
 
     ``centred``: every DW stage's window is centred on its pixel; "alternate": every other
-    DW stage (corner, centred, corner, ...: both kinds in one branch).
+    DW stage (corner, centred, corner, ...: both kinds in one branch). ``dilation``: of every
+    centred window (2: "dilated"), or "alternate": 2 for every other centred one (the first).
 
     The default is the TinyLUT-S shape: DW 1->16, PW 16->16, UP 16->16. ``task`` defaults to
     "denoise" at scale 1 (UP 16->1, no residual) and "sr" otherwise."""
@@ -68,17 +70,21 @@ def random_model(seed: int, *, scale: int = 4, layout=(("dw", 16), ("pw", 16)),
     out = []
     for bi, (split, bits) in enumerate(branches):
         lo, hi = split_range(split, bits)
-        stages, cin, in_lo, in_hi, n_dw = [], 1, lo, hi, 0
+        stages, cin, in_lo, in_hi, n_dw, n_centred = [], 1, lo, hi, 0, 0
         kinds = list(layout) + [("pw", scale * scale)]
         for si, (kind, cout) in enumerate(kinds):
             centre = kind == "dw" and (centred is True or (centred == "alternate" and n_dw % 2 == 1))
             n_dw += kind == "dw"
+            dil = 1
+            if centre:
+                dil = dilation if dilation != "alternate" else 2 - n_centred % 2
+                n_centred += 1
             last = si == len(kinds) - 1
             o_lo, o_hi = (-128, 127) if last else (lo, hi)
             div = None if divisors is None else divisors[(bi + si) % len(divisors)]
             stages.append(random_stage(rng, kind, cin, cout, in_lo, in_hi, o_lo, o_hi,
                                        requant=si > 0, divisor=div, residual=residual,
-                                       centred=centre))
+                                       centred=centre, dilation=dil))
             cin, in_lo, in_hi = cout, o_lo, o_hi
         out.append(Branch(name=f"{split}{bi}", split=split, bits=bits, stages=tuple(stages)))
     if task is None:

@@ -43,6 +43,11 @@ def test_tinylut_s_shape_matches_reference(seed, shape):
          centred="alternate", rotations=4),
     dict(scale=1, layout=(("dw", 4), ("dw", 8), ("pw", 16), ("dw", 16)), divisors=(9, 6, 4, 12),
          centred="alternate", rotations=2),
+    # dilated windows (taps 2 apart): all centred ones, and every other one
+    dict(scale=2, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 4)), centred=True,
+         dilation=2),
+    dict(scale=4, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16), ("dw", 16)),
+         centred=True, dilation="alternate", rotations=4),
 ])
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (6, 5), (11, 9)])
 def test_generic_shapes_match_reference(spec_kw, shape):

@@ -56,6 +56,13 @@ MODELS = {
     "f-shaped-centred-blocks": dict(scale=1, layout=(("dw", 16), ("pw", 16), ("dw", 16),
                                                      ("pw", 16), ("dw", 16), ("pw", 16)),
                                     centred="alternate"),
+    # dilated windows (taps at -2, 0, 2): the first DW too (read through a window table on
+    # the LSB branch), mixed with plain centred ones
+    "f-shaped-dilated": dict(scale=1, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16),
+                                              ("dw", 16), ("pw", 16)),
+                             centred=True, dilation="alternate"),
+    "x4-dilated-blocks": dict(layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16), ("dw", 16),
+                                      ("pw", 16)), centred="alternate", dilation=2),
     # per-channel DW on 256 input values: too many for the byte-table kernel (<= 64), so the
     # gather kernel takes it
     "f-shaped-full-range": dict(scale=1, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16)),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinylut
-from tinylut.model import (MAGIC, ModelFormatError, from_bytes, read_model, to_bytes,
+from tinylut.model import (MAGIC, ModelFormatError, from_bytes, read_model, replace, to_bytes,
                            write_model)
 from randmodels import random_model
 
@@ -187,10 +187,39 @@ def test_centred_windows_need_version_2(tmp_path):
     assert from_bytes(join_file(header, blob, version=2)).branches[0].stages[2].centred
 
 
-@pytest.mark.parametrize("stage, window", [(2, "middle"), (2, 1), (1, "centred")])
+def test_dilated_windows_need_version_4():
+    """A dilated window (centred, taps 2 apart) is written as version 4, read back as such
+    and changes the output; a version-3 file cannot hold it."""
+    layout = (("dw", 16), ("pw", 16), ("dw", 16))
+    data = to_bytes(random_model(4, layout=layout, centred="alternate", dilation=2))
+    assert struct.unpack("<I", data[8:12]) == (4,)
+    back = from_bytes(data)
+    assert [st.window for st in back.branches[0].stages] == \
+        ["corner", "corner", "dilated", "corner"]
+    image = np.random.default_rng(1).integers(0, 256, (7, 9), dtype=np.uint8)
+    plain = random_model(4, layout=layout, centred="alternate")     # the same tables
+    assert not np.array_equal(tinylut.Model(back)(image), tinylut.Model(plain)(image))
+    header, blob = split_file(data)
+    with pytest.raises(ModelFormatError, match="window"):
+        from_bytes(join_file(header, blob, version=3))
+
+
+@pytest.mark.parametrize("centred, dilation", [(False, 2), (True, 3), (True, 0), (True, 2.0)])
+def test_bad_dilation_rejected(centred, dilation):
+    spec = random_model(4, layout=(("dw", 16), ("pw", 16), ("dw", 16)))
+    st = spec.branches[0].stages[2]
+    bad = replace(spec, branches=(replace(spec.branches[0], stages=spec.branches[0].stages[:2]
+                                          + (replace(st, centred=centred, dilation=dilation),)
+                                          + spec.branches[0].stages[3:]),)
+                  + spec.branches[1:])
+    with pytest.raises(ModelFormatError, match="dilation"):
+        to_bytes(bad)
+
+
+@pytest.mark.parametrize("stage, window", [(2, "middle"), (2, 1), (1, "centred"), (1, "dilated")])
 def test_bad_window_rejected(stage, window):
     several = random_model(4, layout=(("dw", 16), ("pw", 16), ("dw", 16)))
     header, blob = split_file(to_bytes(several))
     header["branches"][0]["stages"][stage]["window"] = window
     with pytest.raises(ModelFormatError, match="window"):
-        from_bytes(join_file(header, blob, version=2))
+        from_bytes(join_file(header, blob, version=4))

@@ -29,21 +29,25 @@ SHAPES = [(1, 1), (1, 6), (6, 1), (2, 5), (5, 2), (3, 3), (7, 4), (9, 11), (13, 
 NETS = sorted(ARCHS)
 
 
-def random_net(arch, task, seed, centred_blocks=False, msb_channels=None, tail_dw=0):
+def random_net(arch, task, seed, centred_blocks=False, msb_channels=None, tail_dw=0,
+               dilation=None):
     torch.manual_seed(seed)
     net = build_net(arch, task, centred_blocks=centred_blocks, msb_channels=msb_channels,
-                    msb_tail_dw=tail_dw)
+                    msb_tail_dw=tail_dw, block_dilation=dilation)
     return randomize(net, seed) if seed else net
 
 
-@pytest.mark.parametrize("arch, task, seed, centred, width, tail", [  # S sr: test_train_parity.py
-    (a, t, seed, False, None, 0) for a, t in NETS if (a, t) != ("tinylut-s", "sr")
+@pytest.mark.parametrize("arch, task, seed, centred, width, tail, dilation", [  # S sr: test_train_parity.py
+    (a, t, seed, False, None, 0, None) for a, t in NETS if (a, t) != ("tinylut-s", "sr")
     for seed in ((0, 1, 2, 3) if a == "tinylut-s" else (0, 1))] + [
-    ("tinylut-f", t, 2, True, None, 0) for t in ("sr", "denoise")] + [
-    ("tinylut-f", "sr", 4, True, None, 1), ("tinylut-f", "denoise", 4, False, None, 2)] + [
-    ("tinylut-s", "sr", 3, False, 24, 0), ("tinylut-s", "denoise", 3, False, 32, 0)])
-def test_random_networks_bake_bit_exact(arch, task, seed, centred, width, tail):
-    net = random_net(arch, task, seed, centred, width, tail)
+    ("tinylut-f", t, 2, True, None, 0, None) for t in ("sr", "denoise")] + [
+    ("tinylut-f", "sr", 4, True, None, 1, None), ("tinylut-f", "denoise", 4, False, None, 2, None)]
+    + [("tinylut-s", "sr", 3, False, 24, 0, None), ("tinylut-s", "denoise", 3, False, 32, 0, None)]
+    # dilated block windows: mixed with plain centred ones, in a DW-only block too
+    + [("tinylut-f", "sr", 5, True, None, 1, (2, 1, 2, 2, 1)),
+       ("tinylut-f", "denoise", 6, True, None, 0, (1, 2, 1, 2, 2))])
+def test_random_networks_bake_bit_exact(arch, task, seed, centred, width, tail, dilation):
+    net = random_net(arch, task, seed, centred, width, tail, dilation)
     spec = from_bytes(to_bytes(bake(net, name="x")))          # through the file format
     assert (spec.arch, spec.task, spec.scale) == (arch, task, 1 if task == "denoise" else 4)
     msb = spec.branches[0].stages
@@ -52,6 +56,8 @@ def test_random_networks_bake_bit_exact(arch, task, seed, centred, width, tail):
     assert [st.kind for st in msb] == kinds
     assert [st.centred for st in msb] == \
         [centred and 1 < i < len(msb) - 1 and kinds[i] == "dw" for i in range(len(msb))]
+    assert [st.dilation for st in msb if st.centred] == \
+        list(dilation or [1] * (blocks + tail if centred else 0))
     assert msb[0].cout == (width or 16) and msb[-1].cin == (width or 16)
     assert msb[-1].residual == (task == "sr" and width is None)
     engine = engine_or_none(spec)
@@ -115,14 +121,17 @@ def fast_and_reference(dw, param, vals, geom, gen):
     return outs
 
 
-@pytest.mark.parametrize("centred", [False, True])
+WINDOWS = [(False, 1), (True, 1), (True, 2)]     # (centred, dilation)
+
+
+@pytest.mark.parametrize("window", WINDOWS)
 @pytest.mark.parametrize("wrange", [1.5, 6.0])        # 6.0: some products clamp
-def test_feature_dw_backward_equals_autograd(wrange, centred):
+def test_feature_dw_backward_equals_autograd(wrange, window):
     g = torch.Generator().manual_seed(5)
     geom = ((2, 5, 7), (2, 7, 5), (1, 1, 3), (1, 2, 1))
     win = window_index(geom)
     for lo, hi in ((-32, 31), (0, 3)):
-        dw = FeatureDW(lo, hi, 16, centred)
+        dw = FeatureDW(lo, hi, 16, *window)
         with torch.no_grad():
             dw.weight.copy_((torch.rand(dw.weight.shape, generator=g) * 2 - 1) * wrange)
         vals = torch.randint(lo, hi + 1, (win.shape[0], 16), generator=g).float()
@@ -131,15 +140,15 @@ def test_feature_dw_backward_equals_autograd(wrange, centred):
         torch.testing.assert_close(outs[0][2], outs[1][2], rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("centred", [False, True])
-def test_free_feature_dw_equals_autograd_of_gathered_rows(centred):
+@pytest.mark.parametrize("window", WINDOWS)
+def test_free_feature_dw_equals_autograd_of_gathered_rows(window):
     """Free (nonlinear) tap tables: the lookup's values and its table and input gradients equal
     autograd of plain gathers (the input's straight-through gradient is the table's slope)."""
     g = torch.Generator().manual_seed(6)
     geom = ((2, 5, 7), (2, 7, 5), (1, 1, 3), (1, 2, 1))
     win = window_index(geom)
     for lo, hi in ((-32, 31), (0, 3)):
-        dw = FeatureDW(lo, hi, 16, centred)
+        dw = FeatureDW(lo, hi, 16, *window)
         with torch.no_grad():
             dw.weight.copy_((torch.rand(dw.weight.shape, generator=g) * 2 - 1) * 6)
         vals = torch.randint(lo, hi + 1, (win.shape[0], 16), generator=g).float()
@@ -156,16 +165,19 @@ def test_free_feature_dw_equals_autograd_of_gathered_rows(centred):
         assert outs[0][2].abs().sum() > 0
 
 
-@pytest.mark.parametrize("centred, pad", [(False, (2, 0)), (True, (1, 1))])
-def test_window_index_is_numpy_reflect_window(centred, pad):
-    geom = ((1, 4, 6), (2, 1, 3), (1, 2, 1))
-    win = window_index(geom, centred=centred).numpy()
+@pytest.mark.parametrize("window, pad", [((False, 1), (2, 0)), ((True, 1), (1, 1)),
+                                         ((True, 2), (2, 2))])
+def test_window_index_is_numpy_reflect_window(window, pad):
+    geom = ((1, 4, 6), (2, 1, 3), (1, 2, 1), (1, 3, 2))
+    win = window_index(geom, None, *window).numpy()
+    d = window[1]
     start = 0
     for n, h, w in geom:
         ids = np.arange(start, start + n * h * w).reshape(n, h, w)
         for i in range(n):
             p = np.pad(ids[i], (pad, pad), mode="reflect")
-            want = np.stack([p[a:a + h, b:b + w] for a in range(3) for b in range(3)], -1)
+            want = np.stack([p[d * a:d * a + h, d * b:d * b + w]
+                             for a in range(3) for b in range(3)], -1)
             got = win[ids[i].reshape(-1)]
             np.testing.assert_array_equal(got, want.reshape(-1, 9))
         start += n * h * w

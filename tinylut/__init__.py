@@ -102,7 +102,7 @@ class Model:
 
     def info(self) -> dict:
         stages = [{"pass": p, "branch": b.name, "stage": i, "kind": st.kind,
-                   "window": ("centred" if st.centred else "corner") if st.kind == "dw" else "",
+                   "window": st.window if st.kind == "dw" else "",
                    "cin": st.cin, "cout": st.cout, "rows": int(st.table.shape[1]),
                    "bytes": st.table_bytes}
                   for p, net in enumerate(self.spec.networks)

@@ -7,7 +7,8 @@ import numpy as np
 
 cdef extern from "tinylut.h":
     ctypedef struct tl_stage:
-        int kind, cin, cout, row_width, divisor, residual, centred, out_lo, out_hi, in_lo, in_n
+        int kind, cin, cout, row_width, divisor, residual, centred, dilation, out_lo, out_hi
+        int in_lo, in_n
         const int32_t *row_off
         const int8_t *gval
         const int8_t *table
@@ -84,7 +85,7 @@ cdef class CoreModel:
                 self.keep += [d["row_off"], d["gval"], d["table"]]
                 st.kind, st.cin, st.cout = d["kind"], d["cin"], d["cout"]
                 st.row_width, st.divisor, st.residual = d["row_width"], d["divisor"], d["residual"]
-                st.centred = d["centred"]
+                st.centred, st.dilation = d["centred"], d["dilation"]
                 st.out_lo, st.out_hi, st.in_lo, st.in_n = d["out_lo"], d["out_hi"], d["in_lo"], d["in_n"]
                 st.tap_stride = d["tap_stride"]
                 st.row_off = &row_off[0]

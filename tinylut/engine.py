@@ -28,7 +28,7 @@ def _stage_arrays(st, in_lo: int, in_n: int) -> dict:
     return {
         "kind": _KIND_CODES[st.kind], "cin": st.cin, "cout": st.cout,
         "row_width": st.row_width, "divisor": st.divisor, "residual": int(st.residual),
-        "centred": int(st.centred),
+        "centred": int(st.centred), "dilation": st.dilation,
         "out_lo": st.out_lo, "out_hi": st.out_hi, "in_lo": in_lo, "in_n": in_n,
         "row_off": np.ascontiguousarray(rows * st.row_width, dtype=np.int32),
         "gval": np.ascontiguousarray(st.gmap, dtype=np.int8),

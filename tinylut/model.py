@@ -10,7 +10,9 @@ Stage kinds:
   ``dw``  spatial 3x3 window (9 taps), depthwise: output ``o`` reads input channel
           ``o // (cout // cin)``. Tap k = 3i + j reads pixel (y - 2 + i, x - 2 + j) of the
           rotated frame (the paper's window, the pixel at its corner; reflect padding of 2
-          rows/columns on the top/left), or, for a ``centred`` stage, (y - 1 + i, x - 1 + j).
+          rows/columns on the top/left), or, for a ``centred`` stage, (y - 1 + i, x - 1 + j),
+          or, centred with ``dilation`` 2, (y + 2(i - 1), x + 2(j - 1)): the same nine taps
+          spread over a 5x5 square (reflect padding of 2 on every side).
   ``pw``  pointwise: every input channel contributes a row of ``cout`` values.
 
 Before the lookup each input value v goes through the stage's requantisation map
@@ -23,7 +25,7 @@ then a blob of little-endian arrays each named in the header by dtype, shape and
 The header carries the SHA-256 of the blob. Version 2 adds a stage's ``window`` ("corner", the
 default, or "centred"); version 3 adds ``passes``: further networks (scale 1 each) run one after
 another on the first network's output, a cascade whose later passes refine what the earlier
-ones made. A file is written in the oldest version that holds it, so older readers keep
+ones made; version 4 adds the window "dilated" (centred, dilation 2). A file is written in the oldest version that holds it, so older readers keep
 reading what they can.
 """
 from __future__ import annotations
@@ -39,8 +41,10 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"TINYLUT\0"
-VERSIONS = (1, 2, 3)    # readable; 1: no centred windows, 2: no passes (see file_version)
-WINDOWS = {"corner": False, "centred": True}
+VERSIONS = (1, 2, 3, 4)  # readable; 1: no centred windows, 2: no passes, 3: no dilated windows
+# window name -> (centred, dilation), and the first version that has it
+WINDOWS = {"corner": (False, 1), "centred": (True, 1), "dilated": (True, 2)}
+WINDOW_SINCE = {"corner": 1, "centred": 2, "dilated": 4}
 TAPS = {"dw": 9, "pw": 1}
 SPLITS = ("msb", "lsb", "full")
 
@@ -77,6 +81,12 @@ class Stage:
     seg: np.ndarray           # int32 (cin, 2): (first row, value of first row)
     scales: np.ndarray | None = None   # float32 (cin,): the DDM scales gmap came from
     centred: bool = False     # dw: the 3x3 window centred on the pixel, not at its corner
+    dilation: int = 1         # dw, centred: 2 spreads the taps to -2, 0, 2 (window "dilated")
+
+    @property
+    def window(self) -> str:
+        """The window's name in the file (WINDOWS)."""
+        return next(k for k, v in WINDOWS.items() if v == (self.centred, self.dilation))
 
     @property
     def taps(self) -> int:
@@ -216,6 +226,8 @@ def validate_stage(where: str, st: Stage, in_lo: int, in_hi: int, cin: int) -> N
         _fail(f"{where}.centred", "expected true or false")
     if st.centred and st.kind != "dw":
         _fail(f"{where}.window", "only a dw stage has a window to centre")
+    if type(st.dilation) is not int or (st.centred, st.dilation) not in WINDOWS.values():
+        _fail(f"{where}.dilation", "expected 1, or 2 with a centred window")
     if st.residual and st.cout % st.cin:
         _fail(where, f"a residual needs cout ({st.cout}) a multiple of cin ({st.cin})")
     _check_int(f"{where}.divisor", st.divisor, 1, MAX_DIVISOR)
@@ -299,17 +311,17 @@ def _stage_header(st: Stage, key: str, arrays: dict[str, np.ndarray]) -> dict[st
             "residual": st.residual, "out_lo": st.out_lo, "out_hi": st.out_hi,
             "table_rows": int(st.table.shape[1]), "array": key,
             "has_scales": st.scales is not None}
-    if st.centred:
-        head["window"] = "centred"
+    if st.window != "corner":
+        head["window"] = st.window
     return head
 
 
 def file_version(spec: ModelSpec) -> int:
-    """The oldest format version that holds the model: 3 with passes, 2 with a centred
-    window, else 1."""
-    if spec.passes:
-        return 3
-    return 2 if any(st.centred for b in spec.branches for st in b.stages) else 1
+    """The oldest format version that holds the model: 4 with a dilated window, 3 with
+    passes, 2 with a centred window, else 1."""
+    windows = max(WINDOW_SINCE[st.window] for net in spec.networks for b in net.branches
+                  for st in b.stages)
+    return max(windows, 3 if spec.passes else 1)
 
 
 def _branches_header(spec: ModelSpec, prefix: str, arrays: dict[str, np.ndarray]) -> list:
@@ -447,7 +459,7 @@ def _read_network(where_net: str, header: Any, index: dict, blob: bytes, version
             scales = _read_array(index, f"{key}.scales", blob) \
                 if _get(sw, sh, "has_scales", bool) else None
             window = _get(sw, sh, "window", str) if "window" in sh else "corner"
-            if window not in WINDOWS or (version == 1 and window != "corner"):
+            if window not in WINDOWS or WINDOW_SINCE[window] > version:
                 _fail(f"{sw}.window", f"{window!r} is not a window of a version-{version} file")
             stages.append(Stage(
                 kind=_get(sw, sh, "kind", str), cin=_get(sw, sh, "cin", int),
@@ -457,7 +469,7 @@ def _read_network(where_net: str, header: Any, index: dict, blob: bytes, version
                 table=_read_array(index, f"{key}.table", blob),
                 gmap=_read_array(index, f"{key}.gmap", blob),
                 seg=_read_array(index, f"{key}.seg", blob), scales=scales,
-                centred=WINDOWS[window]))
+                centred=WINDOWS[window][0], dilation=WINDOWS[window][1]))
         branches.append(Branch(name=_get(where, bh, "name", str),
                                split=_get(where, bh, "split", str),
                                bits=_get(where, bh, "bits", int), stages=tuple(stages)))

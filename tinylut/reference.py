@@ -10,8 +10,9 @@ import numpy as np
 from .model import ModelSpec, Stage, split_values
 
 # DW padding (rows on top, rows at the bottom; the same for columns left and right) in the
-# rotated frame: the paper's corner window reads rows y-2..y, a centred one y-1..y+1
-PADS = {False: (2, 0), True: (1, 1)}
+# rotated frame, by window: the paper's corner window reads rows y-2..y, a centred one
+# y-1..y+1, a dilated one y-2, y, y+2
+PADS = {"corner": (2, 0), "centred": (1, 1), "dilated": (2, 2)}
 
 
 def rne_div(a: np.ndarray, d: int) -> np.ndarray:
@@ -32,12 +33,12 @@ def run_stage(st: Stage, feat: np.ndarray, in_lo: int) -> np.ndarray:
     rows = st.seg[:, 0] + g - st.seg[:, 1]
     if st.kind == "dw":
         m = st.cout // cin
-        pad = PADS[st.centred]
+        pad, d = PADS[st.window], st.dilation
         padded = np.pad(rows, (pad, pad, (0, 0)), mode="reflect")
         acc = np.zeros((h, w, st.cout), np.int64)
         for k in range(9):
             i, j = divmod(k, 3)
-            win = padded[i:i + h, j:j + w]                 # tap k of every pixel's window
+            win = padded[d * i:d * i + h, d * j:d * j + w]  # tap k of every pixel's window
             for o in range(st.cout):
                 acc[..., o] += st.table[k, win[..., o // m], o % m]
     else:

@@ -61,16 +61,17 @@ def _segmented_stage(stage, scales: torch.Tensor) -> Stage:
             raise AssertionError("segment layout mismatch")
         rows.append(block)
     table = np.ascontiguousarray(np.concatenate(rows).transpose(1, 0, 2))  # (taps, rows, w)
-    centred = False
+    centred, dilation = False, 1
     if isinstance(stage, FeatureDW):
         kind, cout, divisor, residual = "dw", channels, 9, True
-        out_lo, out_hi, centred = lo, hi, stage.centred
+        out_lo, out_hi, centred, dilation = lo, hi, stage.centred, stage.dilation
     else:
         kind, cout, divisor, residual = "pw", table.shape[2], 16, stage.residual
         out_lo, out_hi = stage.out_lo, stage.out_hi
     return Stage(kind=kind, cin=channels, cout=cout, divisor=divisor, residual=residual,
                  out_lo=out_lo, out_hi=out_hi, table=table,
-                 gmap=requant_map(a, lo, hi, lo, hi), seg=seg, scales=a, centred=centred)
+                 gmap=requant_map(a, lo, hi, lo, hi), seg=seg, scales=a, centred=centred,
+                 dilation=dilation)
 
 
 def branch_stages(br) -> list[tuple[object, torch.Tensor | None]]:

@@ -18,14 +18,14 @@ from ..model import MAX_PASSES, ModelSpec, replace
 from . import data as D
 
 # how far a DW stage's window reaches from the pixel, per side at most (corner: 2 up/left,
-# centred: 1 each way)
-_DW_REACH = {False: 2, True: 1}
+# centred: 1 each way, dilated: 2 each way)
+_DW_REACH = {"corner": 2, "centred": 1, "dilated": 2}
 
 
 def reach(spec: ModelSpec) -> int:
     """Pixels on any side of a pixel that can change its output, over every network in turn
     (a bound: the deepest branch of each network, its DW windows' reach added up)."""
-    return sum(max(sum(_DW_REACH[st.centred] for st in b.stages if st.kind == "dw")
+    return sum(max(sum(_DW_REACH[st.window] for st in b.stages if st.kind == "dw")
                    for b in net.branches)
                for net in spec.networks)
 

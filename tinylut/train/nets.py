@@ -122,10 +122,10 @@ class Block(nn.Module):
     them: a pilot run stayed worse than its noisy input."""
 
     def __init__(self, lo: int, hi: int, channels: int, scale_init: float,
-                 centred: bool = False, pw: bool = True):
+                 centred: bool = False, pw: bool = True, dilation: int = 1):
         super().__init__()
         self.rqd = Requant(lo, hi, channels, scale_init)
-        self.dw = FeatureDW(lo, hi, channels, centred)
+        self.dw = FeatureDW(lo, hi, channels, centred, dilation)
         # pw=False: a DW-only block (Requant -> DW), a wider window for 9 KB instead of 25 KB
         self.rqp = Requant(lo, hi, channels, scale_init) if pw else None
         self.pw = PW(lo, hi, channels) if pw else None
@@ -148,18 +148,22 @@ class Block(nn.Module):
 class LUTBranch(nn.Module):
     def __init__(self, name: str, lo: int, hi: int, outputs: int, channels: int = 16,
                  scale_init: float = 0.8, blocks: int = 0, up_skip: bool = False,
-                 centred_blocks: bool = False, tail_dw: int = 0):
+                 centred_blocks: bool = False, tail_dw: int = 0,
+                 dilations: tuple[int, ...] | None = None):
         super().__init__()
         self.name, self.lo, self.hi = name, lo, hi
+        # one per block, the DW-only ones last (default 1)
+        d = tuple(dilations) if dilations else (1,) * (blocks + tail_dw)
         self.dw = DW(lo, hi, channels)
         self.rq1 = Requant(lo, hi, channels, scale_init)
         self.pw = PW(lo, hi, channels)
         # block scales start at 1 (no requantisation loss): ten requantisations at 0.8 would
         # shrink the MSB features to a tenth, a handful of levels, before training starts
         self.blocks = nn.ModuleList(
-            [Block(lo, hi, channels, BLOCK_SCALE_INIT, centred_blocks) for _ in range(blocks)]
-            + [Block(lo, hi, channels, BLOCK_SCALE_INIT, centred_blocks, pw=False)
-               for _ in range(tail_dw)])
+            [Block(lo, hi, channels, BLOCK_SCALE_INIT, centred_blocks, dilation=d[i])
+             for i in range(blocks)]
+            + [Block(lo, hi, channels, BLOCK_SCALE_INIT, centred_blocks, pw=False,
+                     dilation=d[blocks + i]) for i in range(tail_dw)])
         self.rq2 = Requant(lo, hi, channels, scale_init)
         self.up = UP(lo, hi, outputs, channels, skip=up_skip)
 
@@ -185,7 +189,7 @@ class TinyLUT(nn.Module):
                  channels: int = 16, rotations: int = 4, scale_init: float = 0.8,
                  msb_blocks: int | None = None, lsb_blocks: int | None = None,
                  centred_blocks: bool = False, msb_channels: int | None = None,
-                 msb_tail_dw: int = 0):
+                 msb_tail_dw: int = 0, block_dilation: tuple[int, ...] | None = None):
         super().__init__()
         if (arch, task) not in ARCHS:
             raise ValueError(f"unknown architecture/task {arch}/{task}; "
@@ -211,10 +215,19 @@ class TinyLUT(nn.Module):
                 raise ValueError(f"{name} branch: {blocks[name]} blocks and {tails[name]} "
                                  f"DW-only blocks make {stages} stages; a model file allows "
                                  f"{MAX_STAGES}")
+        # the MSB blocks' DW dilations (a dilated window is centred; model.WINDOWS)
+        self.block_dilation = tuple(block_dilation) if block_dilation else None
+        if self.block_dilation is not None:
+            n = blocks["msb"] + tails["msb"]
+            if len(self.block_dilation) != n or not set(self.block_dilation) <= {1, 2}:
+                raise ValueError(f"block dilations {list(self.block_dilation)}: expected {n} "
+                                 f"values of 1 or 2, one per MSB block")
+            if 2 in self.block_dilation and not centred_blocks:
+                raise ValueError("a dilated block window is centred: it needs centred blocks")
         self.branches = nn.ModuleList(
             LUTBranch(n, lo, hi, scale * scale, width[n], scale_init, blocks[n],
                       up_skip=task == "denoise", centred_blocks=centred_blocks,
-                      tail_dw=tails[n])
+                      tail_dw=tails[n], dilations=self.block_dilation if n == "msb" else None)
             for n, lo, hi in BRANCHES)
 
     def ddm_scales(self) -> list[torch.Tensor]:

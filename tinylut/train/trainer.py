@@ -80,6 +80,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--centred-blocks", action="store_true",
                    help="tinylut-f: the DW windows of the blocks are centred on the pixel (rows "
                         "and columns -1..1) instead of the paper's corner window (-2..0)")
+    p.add_argument("--block-dilation", type=int, nargs="+", default=None, metavar="D",
+                   help="with --centred-blocks: the DW dilation of each MSB block, the DW-only "
+                        "ones last (1, or 2: taps at -2, 0, 2, a 5x5 reach for the same bytes; "
+                        "default all 1)")
     p.add_argument("--msb-blocks", type=int, default=None,
                    help="DW+PW blocks in the MSB branch (default: the architecture's, 4 for "
                         "tinylut-f x4, 5 for its denoisers, 0 for tinylut-s)")
@@ -254,7 +258,8 @@ def net_from_args(saved: dict):
                     centred_blocks=bool(saved.get("centred_blocks")),
                     msb_channels=saved.get("msb_channels"),
                     msb_blocks=saved.get("msb_blocks"),
-                    msb_tail_dw=saved.get("msb_tail_dw") or 0)
+                    msb_tail_dw=saved.get("msb_tail_dw") or 0,
+                    block_dilation=saved.get("block_dilation"))
     if saved.get("tune_tables"):
         net.free_tables(block_dw=bool(saved.get("tune_block_dw")))
     return net
@@ -339,9 +344,9 @@ def train(args) -> None:
         # the run's identity comes from the checkpoint; the schedule, the L2 pull, the
         # weight average and the image scales may change on resume (see RESUME_DEFAULTS)
         # (and where its weights started: "init" is only recorded then, never loaded again)
-        for k in ("arch", "task", "scale", "sigma", "centred_blocks", "msb_channels",
-                  "msb_blocks", "msb_tail_dw", "table_budget", "data", "batch", "patch", "seed",
-                  "init", "after"):
+        for k in ("arch", "task", "scale", "sigma", "centred_blocks", "block_dilation",
+                  "msb_channels", "msb_blocks", "msb_tail_dw", "table_budget", "data", "batch",
+                  "patch", "seed", "init", "after"):
             if k in saved:
                 setattr(args, k, saved[k])
     if args.warm_restart is not None:
