@@ -334,10 +334,11 @@ def test_centred_blocks_and_width_are_kept_on_resume_and_baked(folders, tmp_path
     from tinylut.train.trainer import net_from_args
     run(folders, tmp_path / "c", "--steps", "4", "--stop-at", "2", "--arch", "tinylut-f",
         "--val-every", "100", "--centred-blocks", "--msb-channels", "20", "--msb-blocks", "2",
-        "--msb-tail-dw", "1")
+        "--msb-tail-dw", "1", "--block-dilation", "2", "1", "2")
     run(folders, tmp_path / "c", "--resume", "--stop-at", "3", "--bake", str(tmp_path / "c.tlut"))
     state = torch.load(tmp_path / "c" / "last.pt", weights_only=False)
     assert state["args"]["centred_blocks"] and state["step"] == 3
+    assert state["args"]["block_dilation"] == [2, 1, 2]
     assert state["args"]["msb_channels"] == 20 and state["args"]["msb_blocks"] == 2
     assert state["args"]["msb_tail_dw"] == 1
     net = net_from_args(state["args"])
@@ -348,8 +349,20 @@ def test_centred_blocks_and_width_are_kept_on_resume_and_baked(folders, tmp_path
     assert [st.kind for st in spec.branches[0].stages] == ["dw", "pw"] * 3 + ["dw", "pw"]
     assert [st.centred for st in spec.branches[0].stages] == \
         [st.kind == "dw" and i > 0 for i, st in enumerate(spec.branches[0].stages)]
+    assert [st.window for st in spec.branches[0].stages if st.kind == "dw"] == \
+        ["corner", "dilated", "centred", "dilated"]
     img = smooth_image(np.random.default_rng(6), 11, 8, 1)
     np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--block-dilation", "2", "1"), "centred"),                       # corner blocks
+    (("--centred-blocks", "--block-dilation", "2"), "one per MSB block"),
+    (("--centred-blocks", "--block-dilation", "3", "1"), "1 or 2")])
+def test_bad_block_dilation_stops_before_training(folders, tmp_path, extra, message):
+    with pytest.raises(SystemExit, match=message):
+        run(folders, tmp_path / "x", "--arch", "tinylut-f", "--msb-blocks", "2", *extra)
+    assert not (tmp_path / "x" / "last.pt").exists()
 
 
 def test_warm_restart_starts_its_cosine_at_the_restart_rate(folders, tmp_path):
