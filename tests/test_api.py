@@ -168,3 +168,11 @@ def test_wrong_task_or_sigma_for_the_model(model, denoiser):
         tinylut.restore(img, model=str(denoiser), task="sr")
     with pytest.raises(ValueError, match="trained for sigma 25, not 15"):
         tinylut.restore(img, model=str(denoiser), sigma=15)
+
+
+@pytest.mark.parametrize("arg, hint", [("tinylut-s-x4.tlut", "load_model"), (3, "int"),
+                                       (None, "NoneType")])
+def test_model_needs_a_spec(arg, hint):
+    """tinylut.Model wraps a ModelSpec; a path or anything else is a clear TypeError."""
+    with pytest.raises(TypeError, match=hint):
+        tinylut.Model(arg)

@@ -72,6 +72,10 @@ class Model:
     """A loaded, validated model; call it on uint8 images."""
 
     def __init__(self, spec: ModelSpec, source: str = "<memory>"):
+        if not isinstance(spec, ModelSpec):
+            hint = " (read a file with tinylut.load_model(path))" \
+                if isinstance(spec, (str, os.PathLike)) else ""
+            raise TypeError(f"Model takes a ModelSpec, got {type(spec).__name__}{hint}")
         self.spec = spec
         self.source = source
         # one C model per network: the first, then the later passes on its output
