@@ -25,8 +25,8 @@ then a blob of little-endian arrays each named in the header by dtype, shape and
 The header carries the SHA-256 of the blob. Version 2 adds a stage's ``window`` ("corner", the
 default, or "centred"); version 3 adds ``passes``: further networks (scale 1 each) run one after
 another on the first network's output, a cascade whose later passes refine what the earlier
-ones made; version 4 adds the window "dilated" (centred, dilation 2). A file is written in the oldest version that holds it, so older readers keep
-reading what they can.
+ones made; version 4 adds the window "dilated" (centred, dilation 2). A file is written in the
+oldest version that holds it, so older readers keep reading what they can.
 """
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ VERSIONS = (1, 2, 3, 4)  # readable; 1: no centred windows, 2: no passes, 3: no 
 # window name -> (centred, dilation), and the first version that has it
 WINDOWS = {"corner": (False, 1), "centred": (True, 1), "dilated": (True, 2)}
 WINDOW_SINCE = {"corner": 1, "centred": 2, "dilated": 4}
+# reflect padding before and after the pixel (rows on top and at the bottom, the same for
+# columns) in the rotated frame: the corner window reads rows y-2..y, a centred one y-1..y+1,
+# a dilated one y-2, y, y+2; the larger of the two is how far the window reaches
+WINDOW_PADS = {"corner": (2, 0), "centred": (1, 1), "dilated": (2, 2)}
 TAPS = {"dw": 9, "pw": 1}
 SPLITS = ("msb", "lsb", "full")
 

@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import ModelSpec, Stage, split_values
-
-# DW padding (rows on top, rows at the bottom; the same for columns left and right) in the
-# rotated frame, by window: the paper's corner window reads rows y-2..y, a centred one
-# y-1..y+1, a dilated one y-2, y, y+2
-PADS = {"corner": (2, 0), "centred": (1, 1), "dilated": (2, 2)}
+from .model import WINDOW_PADS, ModelSpec, Stage, split_values
 
 
 def rne_div(a: np.ndarray, d: int) -> np.ndarray:
@@ -33,7 +28,7 @@ def run_stage(st: Stage, feat: np.ndarray, in_lo: int) -> np.ndarray:
     rows = st.seg[:, 0] + g - st.seg[:, 1]
     if st.kind == "dw":
         m = st.cout // cin
-        pad, d = PADS[st.window], st.dilation
+        pad, d = WINDOW_PADS[st.window], st.dilation
         padded = np.pad(rows, (pad, pad, (0, 0)), mode="reflect")
         acc = np.zeros((h, w, st.cout), np.int64)
         for k in range(9):

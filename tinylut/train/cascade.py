@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import MAX_PASSES, ModelSpec, replace
+from ..model import MAX_PASSES, WINDOW_PADS, ModelSpec, replace
 from . import data as D
 
 # how far a DW stage's window reaches from the pixel, per side at most (corner: 2 up/left,
 # centred: 1 each way, dilated: 2 each way)
-_DW_REACH = {"corner": 2, "centred": 1, "dilated": 2}
+_DW_REACH = {name: max(pads) for name, pads in WINDOW_PADS.items()}
 
 
 def reach(spec: ModelSpec) -> int:

@@ -21,16 +21,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..model import WINDOW_PADS, WINDOWS
 from .layers import (DW_DIVISOR, DW_TAPS, int_table, int_table_with_slope, reflect_index,
                      round_add_clamp, slope)
 
 Geometry = tuple[tuple[int, int, int], ...]
 
 _WINDOWS: dict = {}
-# A window: (centred, dilation). Padding before and after each axis: the paper's window has
-# the pixel at its bottom-right corner; a centred one reads both sides of the pixel within one
-# rotation; a dilated (centred) one its taps 2 apart.
-PADS = {(False, 1): (2, 0), (True, 1): (1, 1), (True, 2): (2, 2)}
+# A window: (centred, dilation). Padding before and after each axis (model.WINDOW_PADS): the
+# paper's window has the pixel at its bottom-right corner; a centred one reads both sides of
+# the pixel within one rotation; a dilated (centred) one its taps 2 apart.
+PADS = {WINDOWS[name]: pads for name, pads in WINDOW_PADS.items()}
 
 
 def window_index(geom: Geometry, device=None, centred: bool = False,
