@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from tinylut.model import from_bytes, read_model, to_bytes, write_model, replace  # noqa: E402
-from tinylut.names import model_name  # noqa: E402
+from tinylut.names import ARCHS, model_name  # noqa: E402
 from tinylut.train.bake import bake  # noqa: E402
 from tinylut.train.cascade import chain  # noqa: E402
 from tinylut.train.data import load_denoise_set, load_sr_set  # noqa: E402
@@ -52,7 +52,8 @@ def main() -> None:
     ap.add_argument("--name", default=None, help="model name (default: from the run)")
     ap.add_argument("--arch", default=None,
                     help="a cascade's architecture name (default: FIRST+LATER, e.g. "
-                         "tinylut-s+tinylut-f; a shipped cascade takes its name's variant)")
+                         "tinylut-s+tinylut-f; a --name that starts with a variant, e.g. "
+                         "tinylut-f-dn50, takes that variant)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--note", default=None,
                     help="how the run got here, kept in the file's meta as 'history' (the "
@@ -95,7 +96,9 @@ def main() -> None:
     name = a.name or model_name(args["arch"], task, scale=args["scale"], sigma=args.get("sigma"))
     spec = bake(net, name=name, meta=meta)
     if state.get("first") is not None:      # a later pass: the file holds the whole cascade
-        spec = chain(from_bytes(state["first"]), spec, name=a.name, arch=a.arch)
+        # a shipped name (tinylut-f-dn50) says its variant; the shipped-model checks key on it
+        arch = a.arch or next((v for v in ARCHS if a.name and a.name.startswith(v + "-")), None)
+        spec = chain(from_bytes(state["first"]), spec, name=a.name, arch=arch)
         meta = spec.meta
     run, engine = runner(spec)
     scores = {}
