@@ -13,7 +13,8 @@ from tinylut import reference  # noqa: E402
 from tinylut.model import read_model  # noqa: E402
 from tinylut.train.data import build_pairs, imresize_down, sample_batch  # noqa: E402
 from tinylut.train.nets import TinyLUTS  # noqa: E402
-from tinylut.train.trainer import lr_at, main, parse_args, revive_collapsed_scales  # noqa: E402
+from tinylut.train.trainer import (dither_free_tables, lr_at, main, parse_args,  # noqa: E402
+                                   revive_collapsed_scales)
 
 
 def smooth_image(rng, h, w, channels):
@@ -183,6 +184,31 @@ def test_revive_sets_only_collapsed_scales():
     assert torch.all(lsb.rq1.scale == 0.7) and torch.all(lsb.rq2.scale[8:] == 0.7)
     assert torch.allclose(lsb.rq2.scale[:8], torch.tensor(0.2))
     assert msb.rq1.scale[0].item() == pytest.approx(0.7) and torch.equal(msb.rq2.scale, before)
+
+
+def test_dither_keeps_the_function_and_staggers_the_fractions():
+    torch.manual_seed(1)
+    net = TinyLUTS().free_tables()
+    with torch.no_grad():    # the lockstep case: a whole row at one rounding boundary
+        net.branches[1].up.free[:, 0] = -0.5 + 1e-3
+    x = torch.randint(-128, 128, (2, 13, 11))
+    before = net(x)
+    tables = {n: p.detach().clone() for n, p in net.named_parameters() if n.endswith(".free")}
+    assert dither_free_tables(net, seed=3) == sum(t.numel() for t in tables.values())
+    assert torch.equal(net(x), before)
+    for n, p in net.named_parameters():
+        if n.endswith(".free"):
+            assert torch.equal(torch.round(p), torch.round(tables[n]))
+            assert torch.all((p - torch.round(p)).abs() < 0.45)
+    row = net.branches[1].up.free[:, 0].detach().flatten()
+    assert len(torch.unique(row)) == row.numel()     # no two entries left in lockstep
+
+
+def test_dither_needs_free_tables(folders, tmp_path):
+    with pytest.raises(SystemExit, match="free tables"):
+        run(folders, tmp_path / "d", "--stop-at", "1", "--dither-tables", "0")
+    run(folders, tmp_path / "t", "--stop-at", "1", "--tune-tables", "--dither-tables", "0")
+    assert "free table entries dithered" in (tmp_path / "t" / "train.log").read_text()
 
 
 def test_resume_may_change_the_schedule(folders, tmp_path):

@@ -139,6 +139,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="after loading (--resume or --init): set every DDM scale that maps its "
                         "whole input range to a single value (a collapsed channel, whose table "
                         "is one row and passes nothing on) to A")
+    p.add_argument("--dither-tables", type=int, default=None, metavar="SEED",
+                   help="after loading, with free tables: move every entry to a random "
+                        "fraction within its rounding cell (the function is unchanged), so "
+                        "entries at one rounding boundary no longer flip in lockstep")
     p.add_argument("--ema", type=float, default=None,
                    help="decay of an exponential moving average of the weights, validated and "
                         "saved beside them (default 0.999; 0: none; on --resume: the run's)")
@@ -180,6 +184,24 @@ def keep_freed_memory() -> None:
         libc.mallopt(-1, 1 << 31)        # M_TRIM_THRESHOLD
     except (OSError, AttributeError):    # not glibc: nothing to tune
         pass
+
+
+@torch.no_grad()
+def dither_free_tables(net, seed: int) -> int:
+    """Give every free table entry a random fraction within its rounding cell (the integer it
+    rounds to, plus a uniform offset in (-0.45, 0.45)) and return how many entries there are.
+    The baked function is unchanged. Why: Adam moves entries whose gradients share a sign by
+    the same step, so entries that sit together at a rounding boundary (e.g. the bias-like row
+    of a table that every pixel reads) flip together, and the output jumps by whole grey
+    levels from one step to the next; at staggered fractions they flip one at a time."""
+    gen = torch.Generator().manual_seed(seed)
+    count = 0
+    for name, p in net.named_parameters():
+        if name.endswith(".free"):
+            offset = (torch.rand(p.shape, generator=gen) - 0.5) * 0.9
+            p.copy_(torch.round(p) + offset.to(p.dtype))
+            count += p.numel()
+    return count
 
 
 @torch.no_grad()
@@ -443,6 +465,11 @@ def train(args) -> None:
         which = ", the blocks' DW too" if more_dw else ""
         log(f"tables freed (LUT fine-tuning{which}): the optimizer's moments restart")
     args.tune_tables, args.tune_block_dw = net.tables_free, net.block_dw_free
+    if args.dither_tables is not None:
+        if not net.tables_free:
+            raise SystemExit("--dither-tables needs free tables (--tune-tables)")
+        log(f"{dither_free_tables(net, args.dither_tables)} free table entries dithered "
+            f"within their rounding cells (seed {args.dither_tables})")
     params, ema_params = list(net.parameters()), \
         (list(ema.parameters()) if ema is not None else [])
     log("args " + json.dumps(vars(args)))
