@@ -186,6 +186,11 @@ def keep_freed_memory() -> None:
         pass
 
 
+def is_free_table(name: str) -> bool:
+    """Whether a parameter name is a table trained as itself (``free_tables``, LUT fine-tuning)."""
+    return name.endswith(".free")
+
+
 @torch.no_grad()
 def dither_free_tables(net, seed: int) -> int:
     """Give every free table entry a random fraction within its rounding cell (the integer it
@@ -193,11 +198,12 @@ def dither_free_tables(net, seed: int) -> int:
     The baked function is unchanged. Why: Adam moves entries whose gradients share a sign by
     the same step, so entries that sit together at a rounding boundary (e.g. the bias-like row
     of a table that every pixel reads) flip together, and the output jumps by whole grey
-    levels from one step to the next; at staggered fractions they flip one at a time."""
+    levels from one step to the next; at staggered fractions they flip one at a time. (Only the
+    straight-through slopes, differences of neighbouring entries, change, by less than 2.)"""
     gen = torch.Generator().manual_seed(seed)
     count = 0
     for name, p in net.named_parameters():
-        if name.endswith(".free"):
+        if is_free_table(name):
             offset = (torch.rand(p.shape, generator=gen) - 0.5) * 0.9
             p.copy_(torch.round(p) + offset.to(p.dtype))
             count += p.numel()
@@ -323,8 +329,8 @@ def make_optimizer(net, lr: float) -> torch.optim.Adam:
     """Adam with two groups when the tables are free: the rest, then the tables (their own
     learning-rate factor)."""
     named = list(net.named_parameters())
-    groups = [{"params": [p for n, p in named if not n.endswith(".free")]}]
-    tables = [p for n, p in named if n.endswith(".free")]
+    groups = [{"params": [p for n, p in named if not is_free_table(n)]}]
+    tables = [p for n, p in named if is_free_table(n)]
     return torch.optim.Adam(groups + ([{"params": tables}] if tables else []), lr=lr)
 
 
