@@ -23,6 +23,7 @@ from typing import Union
 import numpy as np
 
 from . import engine
+from .ensemble import self_ensemble
 from .model import ModelFormatError, ModelSpec, read_model
 from .names import ARCHS, DEFAULT_ARCH, TASKS, model_name
 from .noise import SIGMAS, check_sigma
@@ -68,6 +69,11 @@ def check_image(image) -> np.ndarray:
     return image if image.ndim == 3 else image[:, :, None]
 
 
+def _check_ensemble(ensemble) -> None:
+    if not isinstance(ensemble, (bool, np.bool_)):
+        raise TypeError(f"ensemble must be True or False, got {ensemble!r}")
+
+
 class Model:
     """A loaded, validated model; call it on uint8 images."""
 
@@ -97,11 +103,17 @@ class Model:
                 f"scale={self.scale}, table_bytes={self.spec.table_bytes})")
 
     def __call__(self, image: np.ndarray, *, threads: int | None = None,
-                 isa: str | None = None) -> np.ndarray:
-        out = check_image(image)
+                 isa: str | None = None, ensemble: bool = False) -> np.ndarray:
+        img = check_image(image)
         n_threads, isa_code = _threads(threads), engine.isa_code(isa)
-        for core, scale in self._cores:
-            out = engine.run(core, scale, out, n_threads, isa_code)
+        _check_ensemble(ensemble)
+
+        def run(x: np.ndarray) -> np.ndarray:
+            for core, scale in self._cores:
+                x = engine.run(core, scale, x, n_threads, isa_code)
+            return x
+
+        out = self_ensemble(run, img) if ensemble else run(img)
         return out[:, :, 0] if image.ndim == 2 else out
 
     def info(self) -> dict:
@@ -208,7 +220,8 @@ def resolve_model(model=None, task: str | None = None, sigma=None) -> Model:
 
 
 def restore(image: np.ndarray, model=None, *, task: str | None = None, sigma=None,
-            threads: int | None = None, isa: str | None = None) -> np.ndarray:
+            threads: int | None = None, isa: str | None = None,
+            ensemble: bool = False) -> np.ndarray:
     """Restore a uint8 image (H, W) or (H, W, C) with C in 1..4; returns uint8.
 
     model: a Model, a shipped model name, an architecture ("tinylut-s", "tinylut-f") or a
@@ -220,10 +233,14 @@ def restore(image: np.ndarray, model=None, *, task: str | None = None, sigma=Non
     Channels are processed independently (RGB noise: each channel denoised on its own).
     threads: worker threads (default: all cores); the output is the same for every count.
     isa: force an instruction-set path ("scalar", "neon", "sse41", "avx2", "avx512"); default: the
-    fastest available, or $TINYLUT_ISA."""
+    fastest available, or $TINYLUT_ISA.
+    ensemble: also restore the transposed image and average the two (rounded half to even):
+    all eight orientations instead of the four rotations every model sums, for about 0.03-0.08
+    dB more at twice the time (the README gives the figures per model)."""
     check_image(image)
+    _check_ensemble(ensemble)
     m = resolve_model(model, task, sigma)
-    return m(image, threads=threads, isa=isa)
+    return m(image, threads=threads, isa=isa, ensemble=ensemble)
 
 
 def info() -> dict:

@@ -54,8 +54,8 @@ def pick_model(args: argparse.Namespace, check_sigma: bool = True):
 
 
 def run_model(model, image: np.ndarray, args: argparse.Namespace) -> np.ndarray:
-    """Restore one image with the options of the command line (threads)."""
-    return tinylut.restore(image, model, threads=args.threads)
+    """Restore one image with the options of the command line (threads, ensemble)."""
+    return tinylut.restore(image, model, threads=args.threads, ensemble=args.ensemble)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -171,6 +171,12 @@ def _add_task_options(p: argparse.ArgumentParser) -> None:
                         "tinylut-f or left out")
 
 
+def _add_ensemble_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ensemble", action="store_true",
+                   help="also run the transposed image and average the two (all eight "
+                        "orientations): a few hundredths of a dB more, twice the time")
+
+
 def _resolve_task(args: argparse.Namespace, model) -> Task:
     task = args.task or model.task
     if model.task != task:
@@ -275,6 +281,7 @@ def evaluate(model, data: str, args: argparse.Namespace) -> dict[str, Any]:
                    "scale": model.scale, "data": os.path.abspath(data)})
     if task.name == "denoise":
         result["sigma"] = args.sigma
+    result["ensemble"] = args.ensemble
     return result
 
 
@@ -298,7 +305,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     width = max(8, *(len(r["name"]) for r in result["images"]))
     head = f"{'image':<{width}}" + "".join(f"{k.upper():>9}" for k, _ in task.columns)
     desc = task.describe.format(scale=model.scale, sigma=args.sigma or 0)
-    print(f"{model.name} ({model.arch}, {desc}) on {args.data}: {result['n']} images")
+    how = ", self-ensemble" if args.ensemble else ""
+    print(f"{model.name} ({model.arch}, {desc}{how}) on {args.data}: {result['n']} images")
     print(head)
     print("-" * len(head))
     for r in result["images"]:
@@ -387,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_task_options(r)
     r.add_argument("--threads", type=_threads, default=None, metavar="N",
                    help="worker threads (default: all cores)")
+    _add_ensemble_option(r)
     r.add_argument("--quiet", "-q", action="store_true", help="no summary line")
     r.add_argument("--keep-going", "-k", action="store_true",
                    help="folder: skip an image that cannot be read, restored or written (one "
@@ -411,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print one JSON object (means, n, per-image values) and nothing else")
     e.add_argument("--threads", type=_threads, default=None, metavar="N",
                    help="worker threads (default: all cores)")
+    _add_ensemble_option(e)
     e.set_defaults(func=cmd_eval)
 
     i = sub.add_parser("info", help="describe a model, or the installed tinylut",

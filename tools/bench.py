@@ -112,7 +112,7 @@ def load_bench_model(name: str | None):
         return tinylut.load_model(path)
 
 
-def run_bench(model, img: np.ndarray, runs: int, threads: int) -> dict:
+def run_bench(model, img: np.ndarray, runs: int, threads: int, ensemble: bool = False) -> dict:
     import cv2
     from PIL import Image
 
@@ -121,7 +121,7 @@ def run_bench(model, img: np.ndarray, runs: int, threads: int) -> dict:
     pil_img = Image.fromarray(img)
 
     def tinylut_fn(n):
-        return lambda: model(img, threads=n)
+        return lambda: model(img, threads=n, ensemble=ensemble)
 
     def cv2_fn(n):
         def f():
@@ -250,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time the authors' test-time forward re-created op for op "
                          "(tools/torch_released.py; needs torch)")
     ap.add_argument("--torch-runs", type=int, default=3, help="timed torch runs (default 3)")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="time tinylut with the transposed self-ensemble (twice the work)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if args.runs < 1 or args.threads < 1 or args.torch_runs < 1:
@@ -261,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     import tinylut
     model = load_bench_model(args.model)
     img, source = bench_image(args.image)
-    res = run_bench(model, img, args.runs, args.threads)
+    res = run_bench(model, img, args.runs, args.threads, args.ensemble)
 
     def alongside(n):
         return model(img, threads=n)
@@ -279,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                                               for c in res["ms"][key]}
     info = tinylut.info()
     res.update({"model": model.name, "table_bytes": model.spec.table_bytes,
+                "ensemble": args.ensemble,
                 "isa": info.get("isa"), "tinylut": info.get("version"),
                 "opencv": cv2.__version__, "pillow": PIL.__version__,
                 "input": source, "size_in": list(SIZE_IN),
@@ -295,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
           + ("  (fewer than 20 runs: a quick look, not a figure to quote)" if args.runs < 20
              else ""))
     print(f"input: {source}")
-    print(f"model: {model.name} ({res['table_bytes']} table bytes), isa {res['isa']}; "
+    print(f"model: {model.name} ({res['table_bytes']} table bytes"
+          f"{', self-ensemble' if args.ensemble else ''}), isa {res['isa']}; "
           f"OpenCV {cv2.__version__}, Pillow {PIL.__version__}; {res['cores']} cores")
     width = 34
     print(f"{'':<{width}}" + "".join(f"{h:>12}" for h in heads))
