@@ -644,3 +644,13 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
     free_workspace(&w);
     return TL_OK;
 }
+
+void tl_mean_rne(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t n)
+{
+    /* s/2 rounded half to even: an odd s lies between s>>1 and (s>>1) + 1; add 1 when s>>1 is odd.
+     * A plain loop the compiler vectorises on every target. */
+    for (size_t i = 0; i < n; i++) {
+        const unsigned s = (unsigned)a[i] + b[i];
+        out[i] = (uint8_t)((s + ((s >> 1) & 1u)) >> 1);
+    }
+}

@@ -96,6 +96,10 @@ void tl_prepared_free(tl_prepared *prep);
 int tl_restore_rows_prepared(const tl_model *model, const tl_prepared *prep, const tl_image_in *in,
                              const tl_image_out *out, int row_begin, int row_end);
 
+/* out[i] = (a[i] + b[i]) / 2 rounded half to even, for i < n (the self-ensemble's mean of two
+ * restored images; out may be a or b). */
+void tl_mean_rne(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t n);
+
 /* Checks the parts of a model the core relies on (shapes, ranges); TL_OK or TL_ERR_ARG. */
 int tl_check_model(const tl_model *model);
 

@@ -95,3 +95,13 @@ def test_cli_restore_and_eval_ensemble(tmp_path, capsys, random_model_path, rand
         assert res["ensemble"] is bool(flag)
         plain = res["psnr"] if not flag else plain
     assert res["psnr"] != plain
+
+
+def test_mean_rne_checks_its_arrays():
+    a = np.zeros((3, 4), np.uint8)
+    with pytest.raises(ValueError, match="one shape"):
+        mean_rne(a, np.zeros((4, 3), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        mean_rne(a, np.zeros((3, 4), np.uint16))
+    strided = np.arange(24, dtype=np.uint8).reshape(4, 6)[:, ::2].T   # a non-contiguous view
+    np.testing.assert_array_equal(mean_rne(strided, strided), strided)

@@ -108,9 +108,10 @@ class Model:
         n_threads, isa_code = _threads(threads), engine.isa_code(isa)
         _check_ensemble(ensemble)
 
-        def run(x: np.ndarray) -> np.ndarray:
-            for core, scale in self._cores:
-                x = engine.run(core, scale, x, n_threads, isa_code)
+        def run(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            last = len(self._cores) - 1
+            for i, (core, scale) in enumerate(self._cores):
+                x = engine.run(core, scale, x, n_threads, isa_code, out if i == last else None)
             return x
 
         out = self_ensemble(run, img) if ensemble else run(img)

@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Thin layer over csrc/: holds a model's C structs and runs row ranges without the GIL."""
+from libc.stddef cimport size_t
 from libc.stdint cimport int8_t, int32_t, uint8_t
 from libc.stdlib cimport calloc, free
 
@@ -35,6 +36,7 @@ cdef extern from "tinylut.h":
     int tl_restore_rows_prepared(const tl_model *model, const tl_prepared *prep,
                                  const tl_image_in *inp, const tl_image_out *out,
                                  int row_begin, int row_end) nogil
+    void tl_mean_rne(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t n) nogil
     int tl_check_model(const tl_model *model)
     int tl_isa_available(int isa)
     int tl_isa_best()
@@ -42,6 +44,16 @@ cdef extern from "tinylut.h":
     int TL_ISA_COUNT, TL_ERR_NOMEM, TL_ERR_ARG, TL_ERR_ISA, TL_MAX_IMAGE_CHANNELS
 
 ISA_NAMES = tuple(tl_isa_name(i).decode() for i in range(TL_ISA_COUNT))
+
+
+def mean_rne(const uint8_t[::1] a, const uint8_t[::1] b, uint8_t[::1] out):
+    """out = (a + b) / 2 rounded half to even, elementwise (1-d contiguous uint8, same length)."""
+    if a.shape[0] != b.shape[0] or a.shape[0] != out.shape[0]:
+        raise ValueError("mean_rne: arrays of different lengths")
+    if a.shape[0] == 0:
+        return
+    with nogil:
+        tl_mean_rne(&a[0], &b[0], &out[0], <size_t> a.shape[0])
 
 
 def isa_available(int isa):

@@ -103,11 +103,15 @@ class _SharedPool:
 _POOL = _SharedPool()
 
 
-def run(core, scale: int, image: np.ndarray, threads: int, isa: int) -> np.ndarray:
+def run(core, scale: int, image: np.ndarray, threads: int, isa: int,
+        out: np.ndarray | None = None) -> np.ndarray:
     """uint8 (H, W, C) -> uint8 (H*scale, W*scale, C); row ranges (all channels of each: the
-    core writes the channels of a pixel together) run in parallel on ``threads`` threads at most."""
+    core writes the channels of a pixel together) run in parallel on ``threads`` threads at most.
+    ``image`` and ``out`` may be strided views (the core takes any strides): ``out``, when given,
+    is written in place, so a transposed view of an array receives a transposed result."""
     h, w, channels = image.shape
-    out = np.empty((h * scale, w * scale, channels), np.uint8)
+    if out is None:
+        out = np.empty((h * scale, w * scale, channels), np.uint8)
     parts = max(1, min(threads * JOBS_PER_THREAD if threads > 1 else 1, h // MIN_ROWS_PER_THREAD))
     jobs = list(_row_ranges(h, parts))
 

@@ -7,24 +7,35 @@ rounding of the method is, so the result is the same integer on every instructio
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
+from . import _core
 
-def transposed(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) -> (W, H, C), contiguous (the C core reads rows)."""
-    return np.ascontiguousarray(image.transpose(1, 0, 2))
+# run(image, out) restores ``image`` (H, W, C) into ``out`` when given (else a new array);
+# both may be strided views, which the C core reads and writes as they are.
+Runner = Callable[[np.ndarray, Optional[np.ndarray]], np.ndarray]
 
 
 def mean_rne(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(a + b) / 2 of two uint8 arrays, rounded half to even, as uint8."""
-    total = a.astype(np.uint16) + b
-    half = total >> 1
-    # an odd total lies halfway between half and half + 1: take the even one
-    return (half + (total & half & 1)).astype(np.uint8)
+    """(a + b) / 2 of two uint8 arrays of one shape, rounded half to even, as uint8 (in C: a
+    third of the time of the fewest numpy passes, which is what the run time felt)."""
+    if a.shape != b.shape or a.dtype != np.uint8 or b.dtype != np.uint8:
+        raise ValueError(f"mean_rne needs two uint8 arrays of one shape, got {a.dtype}{a.shape} "
+                         f"and {b.dtype}{b.shape}")
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    out = np.empty_like(a)
+    _core.mean_rne(a.reshape(-1), b.reshape(-1), out.reshape(-1))
+    return out
 
 
-def self_ensemble(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
-    """The mean of ``run(image)`` and ``run`` on the transposed image, transposed back."""
-    return mean_rne(run(image), transposed(run(transposed(image))))
+def self_ensemble(run: Runner, image: np.ndarray) -> np.ndarray:
+    """The mean of ``run(image)`` and ``run`` on the transposed image, transposed back.
+
+    Neither the image nor the result is copied to transpose it: the second run reads a
+    transposed view and writes into a transposed view of its result array."""
+    plain = run(image, None)
+    swapped = np.empty_like(plain)
+    run(image.transpose(1, 0, 2), swapped.transpose(1, 0, 2))
+    return mean_rne(plain, swapped)
