@@ -13,8 +13,8 @@ from tinylut import reference  # noqa: E402
 from tinylut.model import read_model  # noqa: E402
 from tinylut.train.data import build_pairs, imresize_down, sample_batch  # noqa: E402
 from tinylut.train.nets import TinyLUTS  # noqa: E402
-from tinylut.train.trainer import (dither_free_tables, lr_at, main, parse_args,  # noqa: E402
-                                   revive_collapsed_scales)
+from tinylut.train.trainer import (dither_free_tables, is_free_table, lr_at, main,  # noqa: E402
+                                   parse_args, revive_collapsed_scales)
 
 
 def smooth_image(rng, h, w, channels):
@@ -193,11 +193,11 @@ def test_dither_keeps_the_function_and_staggers_the_fractions():
         net.branches[1].up.free[:, 0] = -0.5 + 1e-3
     x = torch.randint(-128, 128, (2, 13, 11))
     before = net(x)
-    tables = {n: p.detach().clone() for n, p in net.named_parameters() if n.endswith(".free")}
+    tables = {n: p.detach().clone() for n, p in net.named_parameters() if is_free_table(n)}
     assert dither_free_tables(net, seed=3) == sum(t.numel() for t in tables.values())
     assert torch.equal(net(x), before)
     for n, p in net.named_parameters():
-        if n.endswith(".free"):
+        if is_free_table(n):
             assert torch.equal(torch.round(p), torch.round(tables[n]))
             assert torch.all((p - torch.round(p)).abs() < 0.45)
     row = net.branches[1].up.free[:, 0].detach().flatten()

@@ -236,8 +236,8 @@ def restore(image: np.ndarray, model=None, *, task: str | None = None, sigma=Non
     isa: force an instruction-set path ("scalar", "neon", "sse41", "avx2", "avx512"); default: the
     fastest available, or $TINYLUT_ISA.
     ensemble: also restore the transposed image and average the two (rounded half to even):
-    all eight orientations instead of the four rotations every model sums, for about 0.03-0.08
-    dB more at twice the time (the README gives the figures per model)."""
+    all eight orientations instead of the four rotations every model sums, for 0.01-0.08 dB
+    more at about twice the time (the README gives the figures per model)."""
     check_image(image)
     _check_ensemble(ensemble)
     m = resolve_model(model, task, sigma)

@@ -265,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     img, source = bench_image(args.image)
     res = run_bench(model, img, args.runs, args.threads, args.ensemble)
 
-    def alongside(n):
-        return model(img, threads=n)
+    def alongside(n):   # the same call as the timed tinylut runs, so ratios compare like with like
+        return model(img, threads=n, ensemble=args.ensemble)
 
     if args.torch:
         res["ms"]["torch"], res["ms"]["tinylut_near_torch"] = run_torch_bench(
