@@ -47,3 +47,10 @@ def test_blur_off_writes_the_same_images_as_before_the_option(tmp_path):
     for name in ("dl000.png", "dl001.png"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert np.array_equal(np.asarray(Image.open(tmp_path / "a" / "dl000.png")), first)
+
+
+@pytest.mark.parametrize("args", [["--count", "0"], ["--size", "4"], ["--blur", "1.5"],
+                                  ["--blur", "nan"]])
+def test_bad_arguments_are_refused(tmp_path, args):
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "x"), *args])

@@ -52,7 +52,7 @@ def dead_leaves(rng: np.random.Generator, size: int, r_min: float = 1.5, r_max: 
         if not mask.any():
             continue
         level = rng.uniform(0, 255)
-        # a shade of up to 64 levels across the shape: smooth regions that are not flat
+        # half the shapes shaded, ~32 levels (one sd) across: smooth regions that are not flat
         gy, gx = rng.normal(0, 32 / (2 * r), 2) * (rng.random() < 0.5)
         canvas[y0:y1, x0:x1][mask] = (level + gy * dy + gx * dx)[mask]
         free[y0:y1, x0:x1][mask] = False
@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--blur", type=float, default=0.0, metavar="FRACTION",
                    help="blur this fraction of the images, sigma uniform in [0.4, 1.5] pixels")
     a = p.parse_args(argv)
+    if a.count < 1 or a.size < 8 or not 0 <= a.blur <= 1:
+        p.error("--count must be >= 1, --size >= 8 and --blur in [0, 1]")
     from PIL import Image
     a.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(a.seed)
