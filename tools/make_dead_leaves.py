@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinylut.metrics import _filter_valid, gaussian_window
+
 SUPERSAMPLE = 3
 
 
@@ -64,11 +66,9 @@ def dead_leaves(rng: np.random.Generator, size: int, r_min: float = 1.5, r_max: 
 def gaussian_blur(image: np.ndarray, sigma: float) -> np.ndarray:
     """Separable Gaussian blur of a uint8 image, edges replicated (out of focus, not a step)."""
     radius = max(1, int(np.ceil(3 * sigma)))
-    k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    k /= k.sum()
-    out = np.pad(image.astype(np.float64), radius, mode="edge")
-    out = sum(w * out[i:i + out.shape[0] - 2 * radius] for i, w in enumerate(k))
-    out = sum(w * out[:, i:i + out.shape[1] - 2 * radius] for i, w in enumerate(k))
+    # the SSIM code's separable Gaussian, on an image padded so the result keeps its size
+    out = _filter_valid(np.pad(image.astype(np.float64), radius, mode="edge"),
+                        gaussian_window(2 * radius + 1, sigma))
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
