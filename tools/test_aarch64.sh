@@ -70,7 +70,9 @@ trap 'rm -rf "$RUN"' EXIT
 "$HOST_PY" -m pip install -q --no-deps "${PLAT[@]}" --target "$RUN/site" "$WHEEL" > "$RUN/pip.log" 2>&1 \
     || { cat "$RUN/pip.log" >&2; die "could not install $WHEEL"; }
 # The tests run from a copy, so that the source tree's tinylut/ can never shadow the wheel.
+# tools/ comes too: some tests check the tools (they import tinylut from the wheel).
 cp -r "$REPO/tests" "$RUN/tests"
+cp -r "$REPO/tools" "$RUN/tools"
 for f in pyproject.toml pytest.ini setup.cfg tox.ini conftest.py; do
     [ -f "$REPO/$f" ] && cp "$REPO/$f" "$RUN/"
 done
