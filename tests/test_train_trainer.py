@@ -222,6 +222,18 @@ def test_resume_may_change_the_schedule(folders, tmp_path):
     assert "collapsed DDM scales set to 0.8" in log
 
 
+def test_l1_loss_trains_otherwise_and_is_kept_on_resume(folders, tmp_path):
+    run(folders, tmp_path / "mse", "--stop-at", "2")
+    run(folders, tmp_path / "l1", "--stop-at", "2", "--loss", "l1")
+    mse = torch.load(tmp_path / "mse" / "last.pt", weights_only=False)
+    l1 = torch.load(tmp_path / "l1" / "last.pt", weights_only=False)
+    assert mse["args"]["loss"] == "mse" and l1["args"]["loss"] == "l1"
+    # same seed, batches and start: only the loss differs, so the weights must
+    assert any(not torch.equal(a, mse["model"][k]) for k, a in l1["model"].items())
+    run(folders, tmp_path / "l1", "--resume")
+    assert torch.load(tmp_path / "l1" / "last.pt", weights_only=False)["args"]["loss"] == "l1"
+
+
 def test_resume_may_add_image_scales(folders, tmp_path):
     run(folders, tmp_path / "r", "--stop-at", "2")
     first = (tmp_path / "r" / "train.log").read_text()

@@ -5,7 +5,7 @@
   gray image, mod-cropped and degraded once (MATLAB bicubic) into an in-memory HR/LR set;
   denoise: the images as gray, Gaussian noise of ``--sigma`` added on the fly; batches of random
   patches with random rot90 and flips, drawn from a seeded numpy generator;
-* loss: MSE (0..1 units) of the integer output (sum of the four rotations), optionally plus an
+* loss: MSE (0..1 units; or L1, ``--loss l1``) of the integer output (sum of the four rotations), optionally plus an
   L2 penalty on the DDM scales (``--scale-l2``); Adam, cosine decay of the learning rate from
   ``--lr`` to ``--lr-min`` over ``--steps``; after every step the DDM scales are capped so that the baked tables fit
   ``--table-budget`` (tinylut/train/budget.py; default: the architecture's);
@@ -58,7 +58,8 @@ DEFAULT_TABLE_LR_FACTOR = 300.0
 DEFAULT_RESTART_LR = 1.1e-4
 # options that keep the run's value on --resume unless given again
 RESUME_DEFAULTS = {"steps": DEFAULT_STEPS, "lr": 5e-3, "lr_min": 5e-4,
-                   "scale_l2": DEFAULT_SCALE_L2, "ema": DEFAULT_EMA, "hr_scales": [1.0],
+                   "scale_l2": DEFAULT_SCALE_L2, "loss": "mse", "ema": DEFAULT_EMA,
+                   "hr_scales": [1.0],
                    "tune_tables": False, "tune_block_dw": False,
                    "table_lr_factor": DEFAULT_TABLE_LR_FACTOR}
 
@@ -132,6 +133,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--restart-lr", type=float, default=DEFAULT_RESTART_LR,
                    help=f"learning rate a --warm-restart starts at (default "
                         f"{DEFAULT_RESTART_LR:g})")
+    p.add_argument("--loss", default=None, choices=("mse", "l1"),
+                   help="mse (default; what PSNR scores) or l1, the mean absolute error, "
+                        "whose gradient does not fade as the error shrinks (on --resume: the "
+                        "run's unless given)")
     p.add_argument("--scale-l2", type=float, default=None,
                    help="weight of the L2 penalty on the DDM scales, times mean(a^2) "
                         "(default 0; on --resume: the run's value unless given)")
@@ -369,7 +374,7 @@ def train(args) -> None:
             raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
         state = load_checkpoint(ckpt_path)
         saved = state["args"]
-        # the run's identity comes from the checkpoint; the schedule, the L2 pull, the
+        # the run's identity comes from the checkpoint; the schedule, the loss, the L2 pull, the
         # weight average and the image scales may change on resume (see RESUME_DEFAULTS)
         # (and where its weights started: "init" is only recorded then, never loaded again)
         for k in ("arch", "task", "scale", "sigma", "centred_blocks", "block_dilation",
@@ -507,9 +512,11 @@ def train(args) -> None:
             g["lr"] = lr_at(step, args) * factor
         net.train()
         y = net(x)
-        mse = torch.mean(((y - target) / 255.0) ** 2)
+        err = (y - target) / 255.0
+        mse = torch.mean(err ** 2)
+        fit = mse if args.loss == "mse" else torch.mean(torch.abs(err))
         scales = torch.cat(net.ddm_scales())
-        loss = mse + args.scale_l2 * torch.mean(scales ** 2)
+        loss = fit + args.scale_l2 * torch.mean(scales ** 2)
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at step {step}: stopping "
