@@ -5,10 +5,11 @@
   gray image, mod-cropped and degraded once (MATLAB bicubic) into an in-memory HR/LR set;
   denoise: the images as gray, Gaussian noise of ``--sigma`` added on the fly; batches of random
   patches with random rot90 and flips, drawn from a seeded numpy generator;
-* loss: MSE (0..1 units; or L1, ``--loss l1``) of the integer output (sum of the four rotations), optionally plus an
-  L2 penalty on the DDM scales (``--scale-l2``); Adam, cosine decay of the learning rate from
-  ``--lr`` to ``--lr-min`` over ``--steps``; after every step the DDM scales are capped so that the baked tables fit
-  ``--table-budget`` (tinylut/train/budget.py; default: the architecture's);
+* loss: MSE (0..1 units; or L1, ``--loss l1``) of the integer output (sum of the four
+  rotations), optionally plus an L2 penalty on the DDM scales (``--scale-l2``); Adam, cosine
+  decay of the learning rate from ``--lr`` to ``--lr-min`` over ``--steps``; after every step
+  the DDM scales are capped so that the baked tables fit ``--table-budget``
+  (tinylut/train/budget.py; default: the architecture's);
 * validation: sr: mean Y-PSNR (shave = scale) on ``--val`` (Set5); denoise: mean PSNR on
   ``--val`` (Set12) with the fixed noise of ``tinylut eval``; always of the baked model file run
   by the C engine (what ``tinylut eval`` reports), or by the torch integer forward, which is the
