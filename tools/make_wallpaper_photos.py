@@ -86,6 +86,7 @@ PHOTOS = [
     ("mate-backgrounds", "usr/share/backgrounds/mate/nature/YellowFlower.jpg",
      "254da96256acb7add685679775a04d1e4a5bc8cd13e5a5a3d61351ce198a5306"),
 ]
+PACKAGES = sorted({pkg for pkg, _, _ in PHOTOS})
 
 
 def shrink_factor(file_bytes: int, width: int, height: int) -> float:
@@ -95,14 +96,13 @@ def shrink_factor(file_bytes: int, width: int, height: int) -> float:
 
 
 def fetch_packages(into: Path) -> None:
-    packages = sorted({pkg for pkg, _, _ in PHOTOS})
-    subprocess.run(["apt-get", "download", *packages], cwd=into, check=True)
+    subprocess.run(["apt-get", "download", *PACKAGES], cwd=into, check=True)
 
 
 def extract(debs: Path, into: Path) -> dict[str, Path]:
     """Unpack each needed package's .deb from ``debs``; its root folder by package name."""
     roots = {}
-    for pkg in sorted({pkg for pkg, _, _ in PHOTOS}):
+    for pkg in PACKAGES:
         found = sorted(debs.glob(f"{pkg}_*.deb"))
         if not found:
             raise SystemExit(f"no {pkg}_*.deb in {debs}")
