@@ -9,16 +9,23 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from make_wallpaper_photos import PHOTOS, extract, shrink_factor, write_photo  # noqa: E402
+from make_wallpaper_photos import PHOTOS, extract, photo_name, shrink_factor, write_photo  # noqa: E402
 
 
 def test_pinned_list_is_well_formed():
-    assert len(PHOTOS) == 28
-    names = [Path(path).name for _, path, _ in PHOTOS]
+    assert len(PHOTOS) == 39
+    names = [photo_name(path) for _, path, _ in PHOTOS]
     assert len(set(names)) == len(names)
+    assert len({digest for _, _, digest in PHOTOS}) == len(PHOTOS)
     for pkg, path, digest in PHOTOS:
         assert re.fullmatch(r"[0-9a-f]{64}", digest), path
-        assert path.startswith("usr/share/backgrounds/") and path.endswith(".jpg")
+        assert path.startswith(("usr/share/backgrounds/", "usr/share/wallpapers/")), path
+        assert path.endswith(".jpg"), path
+
+
+def test_photo_names_keep_the_file_stem_or_the_plasma_folder():
+    assert photo_name("usr/share/backgrounds/mate/nature/Storm.jpg") == "Storm"
+    assert photo_name("usr/share/wallpapers/Path/contents/images/2560x1600.jpg") == "Path"
 
 
 def test_shrink_factor_follows_the_compression():
@@ -59,3 +66,14 @@ def test_a_changed_file_is_refused(tmp_path):
 def test_missing_package_is_named(tmp_path):
     with pytest.raises(SystemExit, match=r"no .*_\*\.deb in"):
         extract(tmp_path, tmp_path / "x")
+
+
+def test_first_n_needs_only_their_packages(tmp_path, monkeypatch):
+    import make_wallpaper_photos as tool
+    asked = []
+    monkeypatch.setattr(tool, "fetch_packages", lambda into, packages: asked.append(packages))
+    with pytest.raises(SystemExit, match="no lomiri-wallpapers-16.04_"):
+        tool.main([str(tmp_path / "out"), "--first", "28"])
+    assert asked == [["lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "mate-backgrounds"]]
+    with pytest.raises(SystemExit):
+        tool.main([str(tmp_path / "out"), "--first", "0"])

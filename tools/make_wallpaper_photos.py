@@ -4,13 +4,13 @@
 Our natural training images (T91, BSD200, BSD400: ~50 Mpx, small, JPEG-softened scans) lack
 what DIV2K gives the released models: large, clean, sharp photographs (docs/tinylut-f.md,
 "Where the x4 gap comes from"). Debian ships free-licensed (CC-BY, CC-BY-SA, GPL-2+) camera
-photographs as wallpapers; 28 of them (landscapes, plants, animals, objects; the abstract and
+photographs as wallpapers; 39 of them (landscapes, plants, animals, objects; the abstract and
 rendered wallpapers left out) are fetched from the package registry, checked against pinned
-SHA-256 sums, shrunk and written as RGB PNGs (53 Mpx in all). None is a test image.
+SHA-256 sums, shrunk and written as RGB PNGs. None is a test image.
 
     python tools/make_wallpaper_photos.py OUT_FOLDER [--debs DIR]
 
-Without --debs the three packages are fetched with ``apt-get download`` (run ``apt-get
+Without --debs the four packages are fetched with ``apt-get download`` (run ``apt-get
 update`` once first). Each photograph is shrunk (Pillow bicubic, antialiased) by
 sqrt(bits per pixel of its JPEG / 4), at most 1: the harder a file was compressed, the more it
 is shrunk, so its JPEG blocks and ringing fall below a pixel.
@@ -85,8 +85,38 @@ PHOTOS = [
      "19c78500ac00a622e19907ab9cc7d06d46fe08c4a6142759a84195696150ec07"),
     ("mate-backgrounds", "usr/share/backgrounds/mate/nature/YellowFlower.jpg",
      "254da96256acb7add685679775a04d1e4a5bc8cd13e5a5a3d61351ce198a5306"),
+    # Added after tinylut-f-x4 49,500 (which trained on the 28 above): KDE Plasma's photographs,
+    # LGPL-3; each wallpaper's largest file (the smaller sizes are copies of it).
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/BytheWater/contents/images/2560x1600.jpg",
+     "c272434ef39f2abf1ed48a15a8910088020f3165329a5092f3940ec9464bc05f"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/ColdRipple/contents/images/2560x1600.jpg",
+     "05bef6722fc0ed81292cceb3ed026c38d17e510f3c84be7d68610c2b1a723c3f"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/ColorfulCups/contents/images/2560x1600.jpg",
+     "6e0f3a72feb5a4a9fec191b77e34874c3c69e2d93040deb3f07773e73385023d"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/DarkestHour/contents/images/2560x1600.jpg",
+     "8e3703fae3a3c217b1fc2b399b706cd3720584268d071ba153e4809daa55f1ce"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/EveningGlow/contents/images/2560x1600.jpg",
+     "586682dcb362b9f620068f10138f87d0d3649939aef238adc5807cb951976a7a"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/FallenLeaf/contents/images/2560x1600.jpg",
+     "95603a6560c7e8d50e0e03b3f4adbe39c5258c72528e74e4ecaea1daf4e499de"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/Grey/contents/images/2560x1600.jpg",
+     "88c31d8944b7e6935d1b9a296654c692f0772cb512491713eb30a972a604c0ed"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/Kite/contents/images/2560x1600.jpg",
+     "bdca288ce296a981e80659c021cf707caddc702c0c8d4247e60bd618476d47f8"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/OneStandsOut/contents/images/2560x1600.jpg",
+     "cb507baf1dafdcae362264f3aba9483ed4be5f6c9fdd770f0ec0920c6d9e80fd"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/Path/contents/images/2560x1600.jpg",
+     "7477457d7f17b736259f1b021864778ad4ba802cf3214e6728181ff29126bba8"),
+    ("plasma-workspace-wallpapers", "usr/share/wallpapers/summer_1am/contents/images/2560x1600.jpg",
+     "c868b50789591dd42910153c768053f1ba0a98cb36bbfc2b7a96a1045d0477f8"),
 ]
 PACKAGES = sorted({pkg for pkg, _, _ in PHOTOS})
+
+
+def photo_name(path: str) -> str:
+    """A photograph's name: its file's stem, or for a Plasma wallpaper (all named by size) its folder."""
+    parts = Path(path).parts
+    return parts[-4] if parts[-3:-1] == ("contents", "images") else Path(path).stem
 
 
 def shrink_factor(file_bytes: int, width: int, height: int) -> float:
@@ -95,14 +125,14 @@ def shrink_factor(file_bytes: int, width: int, height: int) -> float:
     return min(1.0, math.sqrt(bits_per_pixel / TARGET_BITS_PER_PIXEL))
 
 
-def fetch_packages(into: Path) -> None:
-    subprocess.run(["apt-get", "download", *PACKAGES], cwd=into, check=True)
+def fetch_packages(into: Path, packages=PACKAGES) -> None:
+    subprocess.run(["apt-get", "download", *packages], cwd=into, check=True)
 
 
-def extract(debs: Path, into: Path) -> dict[str, Path]:
+def extract(debs: Path, into: Path, packages=PACKAGES) -> dict[str, Path]:
     """Unpack each needed package's .deb from ``debs``; its root folder by package name."""
     roots = {}
-    for pkg in PACKAGES:
+    for pkg in packages:
         found = sorted(debs.glob(f"{pkg}_*.deb"))
         if not found:
             raise SystemExit(f"no {pkg}_*.deb in {debs}")
@@ -132,7 +162,14 @@ def main(argv=None) -> int:
     p.add_argument("out", type=Path)
     p.add_argument("--debs", type=Path, default=None,
                    help="folder already holding the packages' .deb files")
+    p.add_argument("--first", type=int, default=len(PHOTOS), metavar="N",
+                   help="only the first N photographs (28: the set the runs before the Plasma "
+                        "photographs trained on)")
     args = p.parse_args(argv)
+    if not 1 <= args.first <= len(PHOTOS):
+        p.error(f"--first must be 1..{len(PHOTOS)}")
+    photos = PHOTOS[:args.first]
+    packages = sorted({pkg for pkg, _, _ in photos})
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -140,14 +177,14 @@ def main(argv=None) -> int:
         if debs is None:
             debs = tmp / "debs"
             debs.mkdir()
-            fetch_packages(debs)
-        roots = extract(debs, tmp / "x")
+            fetch_packages(debs, packages)
+        roots = extract(debs, tmp / "x", packages)
         pixels = 0
-        for i, (pkg, path, digest) in enumerate(PHOTOS):
+        for i, (pkg, path, digest) in enumerate(photos):
             src = roots[pkg] / path
-            w, h = write_photo(src, digest, args.out / f"{i:02d}_{src.stem}.png")
+            w, h = write_photo(src, digest, args.out / f"{i:02d}_{photo_name(path)}.png")
             pixels += w * h
-    print(f"{len(PHOTOS)} photographs, {pixels / 1e6:.1f} Mpx, in {args.out}")
+    print(f"{len(photos)} photographs, {pixels / 1e6:.1f} Mpx, in {args.out}")
     return 0
 
 
