@@ -43,6 +43,14 @@ def runner(spec):
         return (lambda img: reference.restore(spec, img)), "numpy reference"
 
 
+def weights_of(start: str) -> str:
+    """The meta's 'init' for a run that started from ``start`` (a path, or a re-bake's earlier
+    'init', which already says "weights of": not said twice)."""
+    while start.startswith("weights of "):
+        start = start[len("weights of "):]
+    return f"weights of {start}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint")
@@ -82,7 +90,7 @@ def main() -> None:
             "batch": f"{args['batch']} x {args['patch']}x{args['patch']} "
                      f"{'LR' if task == 'sr' else 'noisy'} patches",
             "seed": args["seed"], "scale_l2": args.get("scale_l2"),
-            "init": f"weights of {start}" if start else
+            "init": weights_of(start) if start else
                     "from scratch (kaiming MLPs, unit DW taps, scales 0.8; F blocks: identity)",
             "weights": f"moving average (decay {args.get('ema')})" if use_ema else "last step"}
     meta.update(tables_meta(args))
