@@ -3,12 +3,12 @@
 
 Our natural training images (T91, BSD200, BSD400: ~50 Mpx, small, JPEG-softened scans) lack
 what DIV2K gives the released models: large, clean, sharp photographs (docs/tinylut-f.md,
-"Where the x4 gap comes from"). Debian ships free-licensed (CC-BY, CC-BY-SA, GPL-2+) camera
-photographs as wallpapers; 39 of them (landscapes, plants, animals, objects; the abstract and
+"Where the x4 gap comes from"). Debian ships free-licensed (CC-BY, CC-BY-SA, GPL-2+, LGPL-3)
+camera photographs as wallpapers; 39 of them (landscapes, plants, animals, objects; the abstract and
 rendered wallpapers left out) are fetched from the package registry, checked against pinned
 SHA-256 sums, shrunk and written as RGB PNGs. None is a test image.
 
-    python tools/make_wallpaper_photos.py OUT_FOLDER [--debs DIR]
+    python tools/make_wallpaper_photos.py OUT_FOLDER [--debs DIR] [--first N]
 
 Without --debs the four packages are fetched with ``apt-get download`` (run ``apt-get
 update`` once first). Each photograph is shrunk (Pillow bicubic, antialiased) by
