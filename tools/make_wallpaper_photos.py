@@ -114,7 +114,7 @@ PACKAGES = sorted({pkg for pkg, _, _ in PHOTOS})
 
 
 def photo_name(path: str) -> str:
-    """A photograph's name: its file's stem, or for a Plasma wallpaper (all named by size) its folder."""
+    """A photograph's name: its file's stem, or a Plasma wallpaper's folder (files named by size)."""
     parts = Path(path).parts
     return parts[-4] if parts[-3:-1] == ("contents", "images") else Path(path).stem
 
