@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from make_wallpaper_photos import PHOTOS, extract, photo_name, shrink_factor, write_photo  # noqa: E402
+from make_wallpaper_photos import (PHOTOS, extract, photo_name, shrink_factor,  # noqa: E402
+                                   write_photo)
 
 
 def test_pinned_list_is_well_formed():

@@ -4,9 +4,9 @@
 Our natural training images (T91, BSD200, BSD400: ~50 Mpx, small, JPEG-softened scans) lack
 what DIV2K gives the released models: large, clean, sharp photographs (docs/tinylut-f.md,
 "Where the x4 gap comes from"). Debian ships free-licensed (CC-BY, CC-BY-SA, GPL-2+, LGPL-3)
-camera photographs as wallpapers; 39 of them (landscapes, plants, animals, objects; the abstract and
-rendered wallpapers left out) are fetched from the package registry, checked against pinned
-SHA-256 sums, shrunk and written as RGB PNGs. None is a test image.
+camera photographs as wallpapers; 39 of them (landscapes, plants, animals, objects; the
+abstract and rendered wallpapers left out) are fetched from the package registry, checked
+against pinned SHA-256 sums, shrunk and written as RGB PNGs. None is a test image.
 
     python tools/make_wallpaper_photos.py OUT_FOLDER [--debs DIR] [--first N]
 
@@ -110,11 +110,19 @@ PHOTOS = [
     ("plasma-workspace-wallpapers", "usr/share/wallpapers/summer_1am/contents/images/2560x1600.jpg",
      "c868b50789591dd42910153c768053f1ba0a98cb36bbfc2b7a96a1045d0477f8"),
 ]
-PACKAGES = sorted({pkg for pkg, _, _ in PHOTOS})
+
+
+def packages_of(photos) -> list[str]:
+    """The Debian packages that hold these photographs, each once."""
+    return sorted({pkg for pkg, _, _ in photos})
+
+
+PACKAGES = packages_of(PHOTOS)
 
 
 def photo_name(path: str) -> str:
-    """A photograph's name: its file's stem, or a Plasma wallpaper's folder (files named by size)."""
+    """A photograph's name: its file's stem, or for a Plasma wallpaper (whose files are named by
+    size) its folder."""
     parts = Path(path).parts
     return parts[-4] if parts[-3:-1] == ("contents", "images") else Path(path).stem
 
@@ -169,7 +177,7 @@ def main(argv=None) -> int:
     if not 1 <= args.first <= len(PHOTOS):
         p.error(f"--first must be 1..{len(PHOTOS)}")
     photos = PHOTOS[:args.first]
-    packages = sorted({pkg for pkg, _, _ in photos})
+    packages = packages_of(photos)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
