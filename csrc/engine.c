@@ -4,6 +4,8 @@
  * original frame, and a DW tap at window offset (di, dj) of the rotated frame reads the
  * original pixel at rot(r, di, dj); the scale x scale sub-pixels are rotated back the same
  * way. Reflect padding commutes with rotation, so this is exactly the rotated computation.
+ * Orientations 4..7 (models of 8 "rotations") are rotations 0..3 of the transposed image: the
+ * same, with the offsets and sub-pixels transposed; their sum of eight is halved.
  *
  * Work goes band by band of output rows. For a band every stage computes the rows the next
  * stage needs (a DW stage needs up to 2 more), so intermediate feature rows stay in cache and
@@ -32,24 +34,33 @@ static int reflect(int i, int n) { /* numpy's 'reflect' padding: period 2(n - 1)
     return i < n ? i : p - i;
 }
 
-/* Original-frame offset of rotated-frame offset (di, dj) for np.rot90(x, r). */
+static void swap_ints(int *a, int *b) {
+    const int t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Original-frame offset of rotated-frame offset (di, dj) for np.rot90(x, r), r < 4, or for
+ * np.rot90(x.T, r - 4). */
 static void rotate_offset(int r, int di, int dj, int *dy, int *dx) {
-    switch (r) {
+    switch (r % 4) {
     case 0: *dy = di; *dx = dj; break;
     case 1: *dy = dj; *dx = -di; break;
     case 2: *dy = -di; *dx = -dj; break;
     default: *dy = -dj; *dx = di; break;
     }
+    if (r >= 4) swap_ints(dy, dx);
 }
 
 /* Original-frame sub-pixel of rotated-frame sub-pixel (a, b) in an s x s block. */
 static void rotate_subpixel(int r, int s, int a, int b, int *A, int *B) {
-    switch (r) {
+    switch (r % 4) {
     case 0: *A = a; *B = b; break;
     case 1: *A = b; *B = s - 1 - a; break;
     case 2: *A = s - 1 - a; *B = s - 1 - b; break;
     default: *A = s - 1 - b; *B = a; break;
     }
+    if (r >= 4) swap_ints(A, B);
 }
 
 /* Where merge puts sub-pixel t of rotation r: the rotated-back position in the s x s block. */
@@ -82,7 +93,7 @@ static int in_range(int v, int lo, int hi) { return v >= lo && v <= hi; }
 
 int tl_check_model(const tl_model *m) {
     if (!m || !in_range(m->scale, 1, TL_MAX_SCALE) ||
-        !(m->rotations == 1 || m->rotations == 2 || m->rotations == 4) ||
+        !(m->rotations == 1 || m->rotations == 2 || m->rotations == 4 || m->rotations == 8) ||
         !in_range(m->n_branches, 1, TL_MAX_BRANCHES) || !m->branches)
         return TL_ERR_ARG;
     for (int b = 0; b < m->n_branches; b++) {
@@ -160,14 +171,15 @@ struct tl_prepared {
     int isa;
     const tl_kernels *k;
     tl_stage16 t16[TL_MAX_BRANCHES][TL_MAX_STAGES]; /* SIMD tables (tables16 paths only) */
-    /* the last stage of each branch with its lanes in rotation r's output order (r = 1 .. 3;
+    /* the last stage of each branch with its lanes in rotation r's output order (r = 1 .. 7;
      * rotation 0 is t16 itself), when every branch has one: then the merge does not permute */
-    tl_stage16 last_rot[TL_MAX_BRANCHES][4];
+    tl_stage16 last_rot[TL_MAX_BRANCHES][TL_MAX_ORIENTATIONS];
     int last_rotated;
     /* window tables (kernels.h): a branch's output row for each of its 4^9 input windows */
     int8_t *wtab[TL_MAX_BRANCHES];
     uint16_t *wt_ids[TL_MAX_BRANCHES]; /* with 16 lanes: the state of each window, a row of wtab */
-    uint8_t wt_ctl[4][16]; /* 16-lane rows: the byte shuffle of rotation r's lane order */
+    uint8_t wt_ctl[TL_MAX_ORIENTATIONS][16]; /* 16-lane rows: the byte shuffle of rotation r's
+                                                lane order */
 };
 
 /* Bytes per pixel of branch b's level s (the input of stage s): 1 at the branch input, else the
@@ -183,7 +195,7 @@ void tl_prepared_free(tl_prepared *p) {
     for (int b = 0; b < TL_MAX_BRANCHES; b++)
         for (int s = 0; s < TL_MAX_STAGES; s++) tl_stage16_free(&p->t16[b][s]);
     for (int b = 0; b < TL_MAX_BRANCHES; b++)
-        for (int r = 0; r < 4; r++) tl_stage16_free(&p->last_rot[b][r]);
+        for (int r = 0; r < TL_MAX_ORIENTATIONS; r++) tl_stage16_free(&p->last_rot[b][r]);
     for (int b = 0; b < TL_MAX_BRANCHES; b++) {
         free(p->wtab[b]);
         free(p->wt_ids[b]);
@@ -340,7 +352,8 @@ int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
             return TL_ERR_NOMEM;
         }
     }
-    for (int r = 0; r < 4; r++) { /* rows of 16 lanes (scale 4) */
+    const int n_orient = m->rotations == 8 ? 8 : 4; /* rotations 1, 2, 4 use some of 0..3 */
+    for (int r = 0; r < n_orient; r++) { /* rows of 16 lanes (scale 4) */
         int perm[16];
         rotation_perm(r, 4, perm);
         for (int t = 0; t < 16; t++) p->wt_ctl[r][perm[t]] = (uint8_t)t;
@@ -348,7 +361,7 @@ int tl_prepare(const tl_model *m, int isa, tl_prepared **out) {
     if (k->tables16 && m->scale == 4) { /* the SIMD merge takes 16 sub-pixels */
         p->last_rotated = 1;
         for (int b = 0; b < m->n_branches && p->last_rotated; b++)
-            for (int r = 1; r < 4 && p->last_rotated; r++) {
+            for (int r = 1; r < n_orient && p->last_rotated; r++) {
                 int perm[16];
                 rotation_perm(r, 4, perm);
                 if (tl_stage16_permuted(&p->t16[b][m->branches[b].n_stages - 1], perm, &p->last_rot[b][r]) != TL_OK) {
@@ -574,6 +587,12 @@ static void add_rotation(workspace *w, int y0, int y1, const int *perm, int firs
     }
 }
 
+/* v[i] / 2 rounded half to even (eight orientations add up to twice the pixel): an odd v lies
+ * between v >> 1 and (v >> 1) + 1 (floor, also below 0); add 1 when v >> 1 is odd. */
+static void halve_rne(int16_t *v, size_t n) {
+    for (size_t i = 0; i < n; i++) v[i] = (int16_t)((v[i] + ((v[i] >> 1) & 1)) >> 1);
+}
+
 int tl_restore_rows(const tl_model *m, const tl_image_in *in, const tl_image_out *out,
                     int row_begin, int row_end, int isa) {
     tl_prepared *p;
@@ -604,7 +623,8 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
         return status;
     }
 
-    static const int rotation_sets[5][4] = {{0}, {0}, {0, 2}, {0}, {0, 1, 2, 3}};
+    static const int rotation_sets[9][TL_MAX_ORIENTATIONS] = {
+        [1] = {0}, [2] = {0, 2}, [4] = {0, 1, 2, 3}, [8] = {0, 1, 2, 3, 4, 5, 6, 7}};
     const int s = m->scale, width = in->width;
     const ptrdiff_t acc_row = (ptrdiff_t)width * s * s;
     /* bands of equal height: a short last band would recompute as many halo rows as a full one */
@@ -623,6 +643,7 @@ int tl_restore_rows_prepared(const tl_model *m, const tl_prepared *p, const tl_i
                 for (int b = 0; b < m->n_branches; b++) run_branch(&w, b, r, y0, y1);
                 add_rotation(&w, y0, y1, perm, i == 0);
             }
+            if (m->rotations == 8) halve_rne(w.acc, (size_t)(y1 - y0) * (size_t)acc_row);
             for (int y = y0; y < y1; y++) {
                 const int16_t *acc = w.acc + (ptrdiff_t)(y - y0) * acc_row;
                 if (channels == 1)

@@ -33,6 +33,7 @@ enum tl_status { TL_OK = 0, TL_ERR_NOMEM = -1, TL_ERR_ARG = -2, TL_ERR_ISA = -3 
 #define TL_MAX_STAGES 16
 #define TL_MAX_BRANCHES 4
 #define TL_MAX_SCALE 8
+#define TL_MAX_ORIENTATIONS 8 /* rotations 8: the four rotations and the transposed four */
 
 typedef struct {
     int kind;            /* TL_DW (3x3 window, 9 taps) or TL_PW (1 tap) */
@@ -61,7 +62,8 @@ typedef struct {
 
 typedef struct {
     int scale;           /* output is scale x scale pixels per input pixel */
-    int rotations;       /* 1, 2 or 4: rotation ensemble */
+    int rotations;       /* 1, 2 or 4: rotation ensemble; 8: also the transposed image's four,
+                            the sum halved (rounded half to even) */
     int n_branches;
     const tl_branch *branches;
 } tl_model;

@@ -48,6 +48,14 @@ def test_tinylut_s_shape_matches_reference(seed, shape):
          dilation=2),
     dict(scale=4, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16), ("dw", 16)),
          centred=True, dilation="alternate", rotations=4),
+    # eight orientations (the transposed image's rotations too, the sum halved): corner,
+    # centred and dilated windows, at x4, x3 (odd sub-pixel blocks) and scale 1
+    dict(scale=4, layout=(("dw", 16), ("pw", 16)), rotations=8),
+    dict(scale=3, layout=(("dw", 4), ("dw", 8), ("pw", 9)), divisors=(9, 3, 16), rotations=8),
+    dict(scale=4, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16), ("dw", 16)),
+         centred=True, dilation="alternate", rotations=8),
+    dict(scale=1, layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 1)), centred="alternate",
+         rotations=8),
 ])
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (6, 5), (11, 9)])
 def test_generic_shapes_match_reference(spec_kw, shape):
@@ -147,3 +155,16 @@ def test_channels_are_independent():
     rgb = model(image)
     for c in range(3):
         np.testing.assert_array_equal(rgb[..., c], model(np.ascontiguousarray(image[..., c])))
+
+
+@pytest.mark.parametrize("scale", [1, 3, 4])
+def test_eight_orientations_commute_with_transposing(scale):
+    """A model of all eight symmetries of the square restores the transposed image as the
+    transpose of its output, exactly (both sums take the same eight values); four do not."""
+    layout = (("dw", 16), ("pw", 16), ("dw", 16), ("pw", scale * scale))
+    image = np.random.default_rng(scale).integers(0, 256, (9, 14), dtype=np.uint8)
+    eight = tinylut.Model(random_model(21, scale=scale, layout=layout, centred="alternate",
+                                       rotations=8))
+    np.testing.assert_array_equal(eight(image.T, isa="scalar"), eight(image, isa="scalar").T)
+    four = tinylut.Model(random_model(21, scale=scale, layout=layout, centred="alternate"))
+    assert not np.array_equal(four(image.T, isa="scalar"), four(image, isa="scalar").T)

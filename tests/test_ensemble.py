@@ -105,3 +105,16 @@ def test_mean_rne_checks_its_arrays():
         mean_rne(a, np.zeros((3, 4), np.uint16))
     strided = np.arange(24, dtype=np.uint8).reshape(4, 6)[:, ::2].T   # a non-contiguous view
     np.testing.assert_array_equal(mean_rne(strided, strided), strided)
+
+
+def test_a_model_of_eight_orientations_is_its_own_ensemble(monkeypatch):
+    """Summing all eight orientations, the model restores a transposed image as its output
+    transposed: the ensemble is that same output, and is run once."""
+    model = tinylut.Model(random_model(5, rotations=8))
+    img = rand_img((9, 14, 3), 8)
+    plain = model(img)
+    calls, real_run = [], engine.run
+    monkeypatch.setattr(engine, "run", lambda *a, **kw: calls.append(1) or real_run(*a, **kw))
+    np.testing.assert_array_equal(model(img, ensemble=True), plain)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(reference_ensemble(model.spec, img), plain)

@@ -31,6 +31,11 @@ MODELS = {
     # (tinylut-s and tinylut-s-rotations-2: 77,335)
     "tinylut-s-rotations-2": dict(rotations=2),
     "tinylut-s-rotations-1-scale1": dict(scale=1, rotations=1),
+    # the transposed orientations too: the last stage permuted for 7 orientations, halved sum
+    "tinylut-s-rotations-8": dict(rotations=8),
+    "x4-dilated-blocks-rotations-8": dict(layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16)),
+                                          centred="alternate", dilation=2, rotations=8),
+    "scale1-rotations-8": dict(scale=1, layout=(("dw", 16), ("pw", 16)), rotations=8),
     "scale1-one-output": dict(scale=1, layout=(("dw", 16), ("pw", 16))),
     "extra-dw-pw": dict(layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16))),
     "channels-8": dict(layout=(("dw", 8), ("pw", 8))),

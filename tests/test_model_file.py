@@ -223,3 +223,19 @@ def test_bad_window_rejected(stage, window):
     header["branches"][0]["stages"][stage]["window"] = window
     with pytest.raises(ModelFormatError, match="window"):
         from_bytes(join_file(header, blob, version=4))
+
+
+def test_eight_orientations_need_version_5():
+    """``rotations`` 8 (the transposed image's rotations too) is written as version 5 and read
+    back as such; a version-4 file cannot hold it, and other counts are rejected."""
+    data = to_bytes(random_model(5, rotations=8))
+    assert struct.unpack("<I", data[8:12]) == (5,)
+    assert from_bytes(data).rotations == 8
+    assert struct.unpack("<I", to_bytes(random_model(5))[8:12]) == (1,)
+    header, blob = split_file(data)
+    with pytest.raises(ModelFormatError, match="rotations"):
+        from_bytes(join_file(header, blob, version=4))
+    for bad in (3, 6, 16, 0, True):
+        header["rotations"] = bad
+        with pytest.raises(ModelFormatError, match="rotations"):
+            from_bytes(join_file(header, blob, version=5))

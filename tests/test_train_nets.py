@@ -21,7 +21,7 @@ from tinylut.model import from_bytes, to_bytes  # noqa: E402
 from tinylut.train.bake import bake  # noqa: E402
 from tinylut.train.budget import fit_budget, table_bytes  # noqa: E402
 from tinylut.train.dwfeat import FeatureDW, window_index  # noqa: E402
-from tinylut.train.nets import ARCHS, MergeRotations, build_net, merge_index  # noqa: E402
+from tinylut.train.nets import ARCHS, MergeRotations, build_net, merge_index, orient  # noqa: E402
 from test_train_layers import check_grid_equals_per_pixel, randomize  # noqa: E402
 from test_train_parity import engine_or_none, parity_images  # noqa: E402
 
@@ -30,26 +30,35 @@ NETS = sorted(ARCHS)
 
 
 def random_net(arch, task, seed, centred_blocks=False, msb_channels=None, tail_dw=0,
-               dilation=None):
+               dilation=None, rotations=4):
     torch.manual_seed(seed)
     net = build_net(arch, task, centred_blocks=centred_blocks, msb_channels=msb_channels,
-                    msb_tail_dw=tail_dw, block_dilation=dilation)
+                    msb_tail_dw=tail_dw, block_dilation=dilation, rotations=rotations)
     return randomize(net, seed) if seed else net
 
 
-@pytest.mark.parametrize("arch, task, seed, centred, width, tail, dilation", [  # S sr: test_train_parity.py
-    (a, t, seed, False, None, 0, None) for a, t in NETS if (a, t) != ("tinylut-s", "sr")
+@pytest.mark.parametrize("arch, task, seed, centred, width, tail, dilation, rotations", [
+    # S sr: test_train_parity.py
+    (a, t, seed, False, None, 0, None, 4) for a, t in NETS if (a, t) != ("tinylut-s", "sr")
     for seed in ((0, 1, 2, 3) if a == "tinylut-s" else (0, 1))] + [
-    ("tinylut-f", t, 2, True, None, 0, None) for t in ("sr", "denoise")] + [
-    ("tinylut-f", "sr", 4, True, None, 1, None), ("tinylut-f", "denoise", 4, False, None, 2, None)]
-    + [("tinylut-s", "sr", 3, False, 24, 0, None), ("tinylut-s", "denoise", 3, False, 32, 0, None)]
+    ("tinylut-f", t, 2, True, None, 0, None, 4) for t in ("sr", "denoise")] + [
+    ("tinylut-f", "sr", 4, True, None, 1, None, 4),
+    ("tinylut-f", "denoise", 4, False, None, 2, None, 4)]
+    + [("tinylut-s", "sr", 3, False, 24, 0, None, 4),
+       ("tinylut-s", "denoise", 3, False, 32, 0, None, 4)]
     # dilated block windows: mixed with plain centred ones, in a DW-only block too
-    + [("tinylut-f", "sr", 5, True, None, 1, (2, 1, 2, 2, 1)),
-       ("tinylut-f", "denoise", 6, True, None, 0, (1, 2, 1, 2, 2))])
-def test_random_networks_bake_bit_exact(arch, task, seed, centred, width, tail, dilation):
-    net = random_net(arch, task, seed, centred, width, tail, dilation)
+    + [("tinylut-f", "sr", 5, True, None, 1, (2, 1, 2, 2, 1), 4),
+       ("tinylut-f", "denoise", 6, True, None, 0, (1, 2, 1, 2, 2), 4)]
+    # eight orientations (the transposed image's four rotations too, the sum halved)
+    + [("tinylut-f", "sr", 7, True, None, 0, (1, 2, 1, 2), 8),
+       ("tinylut-s", "sr", 8, False, None, 0, None, 8),
+       ("tinylut-f", "denoise", 9, True, None, 0, None, 8)])
+def test_random_networks_bake_bit_exact(arch, task, seed, centred, width, tail, dilation,
+                                        rotations):
+    net = random_net(arch, task, seed, centred, width, tail, dilation, rotations)
     spec = from_bytes(to_bytes(bake(net, name="x")))          # through the file format
     assert (spec.arch, spec.task, spec.scale) == (arch, task, 1 if task == "denoise" else 4)
+    assert spec.rotations == rotations
     msb = spec.branches[0].stages
     blocks = len(net.branches[0].blocks) - tail
     kinds = ["dw", "pw"] + ["dw", "pw"] * blocks + ["dw"] * tail + ["pw"]
@@ -234,23 +243,32 @@ def test_fresh_f_blocks_are_the_identity():
 
 
 @pytest.mark.parametrize("scale, rots", [(4, (0, 1, 2, 3)), (1, (0, 1, 2, 3)), (2, (0, 2)),
-                                         (3, (0,))])
+                                         (3, (0,)), (4, tuple(range(8))), (3, tuple(range(8)))])
 def test_merge_rotations_equals_autograd_of_shuffle_and_rotations(scale, rots):
     """One gather (and its inverse) = pixel shuffle, rotate back, clamp each rotation, sum,
-    clamp, through autograd (DESIGN.md section 1, steps 8-9)."""
+    clamp, through autograd (DESIGN.md section 1, steps 8-9); orientations 4..7 are the
+    transposed image's rotations, and the sum of eight is halved (rounded half to even, a
+    straight-through gradient of 1/2)."""
     g = torch.Generator().manual_seed(scale)
     b, h, w = 2, 5, 3
-    geom = tuple(tuple(torch.rot90(torch.zeros(b, h, w), r, (1, 2)).shape) for r in rots)
+    halve = len(rots) == 8
+    geom = tuple(tuple(orient(torch.zeros(b, h, w), r).shape) for r in rots)
     p = sum(n * hh * ww for n, hh, ww in geom)
     y = torch.randint(-128, 128, (p, scale * scale), generator=g).float().requires_grad_(True)
     go = torch.randn(b, h * scale, w * scale, generator=g)
-    got = MergeRotations.apply(y, *merge_index(geom, rots, scale), (b, h * scale, w * scale))
+    got = MergeRotations.apply(y, *merge_index(geom, rots, scale), (b, h * scale, w * scale),
+                               halve)
     acc, start = 0, 0
     for r, (n, hh, ww) in zip(rots, geom):
         yr = y[start:start + n * hh * ww].reshape(n, hh, ww, scale, scale)
         yr = yr.permute(0, 1, 3, 2, 4).reshape(n, hh * scale, ww * scale)
-        acc = acc + torch.clamp(torch.rot90(yr, -r, (1, 2)), -128, 127)
+        yr = torch.rot90(yr, -(r % 4), (1, 2))
+        acc = acc + torch.clamp(yr if r < 4 else yr.transpose(1, 2), -128, 127)
         start += n * hh * ww
+    if halve:
+        half = acc * 0.5
+        acc = half + (torch.from_numpy(reference.rne_div(acc.detach().long().numpy(), 2))
+                      .float() - half).detach()
     want = torch.clamp(acc, -128, 127)
     assert torch.equal(got, want)
     assert len(rots) == 1 or bool((acc.abs() > 128).any())      # the final clamp cuts somewhere

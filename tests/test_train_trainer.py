@@ -393,6 +393,29 @@ def test_centred_blocks_and_width_are_kept_on_resume_and_baked(folders, tmp_path
     np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))
 
 
+def test_resume_with_eight_orientations_converts_and_keeps_them(folders, tmp_path):
+    """--rotations 8 on resume: the same weights now summed over eight orientations, the
+    baked file says so and runs like the network; a later resume keeps the eight."""
+    from tinylut.train.trainer import net_from_args
+    run(folders, tmp_path / "r", "--stop-at", "2")
+    four = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    assert four["args"]["rotations"] == 4
+    run(folders, tmp_path / "r", "--resume", "--rotations", "8", "--stop-at", "3")
+    state = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    assert state["args"]["rotations"] == 8 and state["step"] == 3
+    assert "now over 8 orientations (the run had 4)" in (tmp_path / "r" / "train.log").read_text()
+    run(folders, tmp_path / "r", "--resume", "--stop-at", "4", "--bake", str(tmp_path / "r.tlut"))
+    state = torch.load(tmp_path / "r" / "last.pt", weights_only=False)
+    assert state["args"]["rotations"] == 8
+    spec = read_model(tmp_path / "r.tlut")
+    assert spec.rotations == 8
+    net = net_from_args(state["args"])
+    net.load_state_dict(state["ema"])
+    img = smooth_image(np.random.default_rng(7), 9, 12, 1)
+    np.testing.assert_array_equal(net.restore(img), reference.restore(spec, img))
+    np.testing.assert_array_equal(net.restore(img.T), net.restore(img).T)
+
+
 @pytest.mark.parametrize("extra, message", [
     (("--block-dilation", "2", "1"), "centred"),                       # corner blocks
     (("--centred-blocks", "--block-dilation", "2"), "one per MSB block"),

@@ -1,6 +1,6 @@
 """The transposed self-ensemble: a model run on the image and on its transpose, averaged.
 
-Every model already sums four rotations; adding the transposed image makes all eight
+A model of four rotations (most) sums those; adding the transposed image makes all eight
 orientations of the square (rotations and mirror images), the usual "x8 self-ensemble" of SR
 papers, at about twice the run time. The mean of two uint8 results is rounded half to even, as every
 rounding of the method is, so the result is the same integer on every instruction-set path.

@@ -25,8 +25,9 @@ then a blob of little-endian arrays each named in the header by dtype, shape and
 The header carries the SHA-256 of the blob. Version 2 adds a stage's ``window`` ("corner", the
 default, or "centred"); version 3 adds ``passes``: further networks (scale 1 each) run one after
 another on the first network's output, a cascade whose later passes refine what the earlier
-ones made; version 4 adds the window "dilated" (centred, dilation 2). A file is written in the
-oldest version that holds it, so older readers keep reading what they can.
+ones made; version 4 adds the window "dilated" (centred, dilation 2); version 5 adds
+``rotations`` 8 (``ORIENTATIONS``). A file is written in the oldest version that holds it, so
+older readers keep reading what they can.
 """
 from __future__ import annotations
 
@@ -41,7 +42,14 @@ from typing import Any
 import numpy as np
 
 MAGIC = b"TINYLUT\0"
-VERSIONS = (1, 2, 3, 4)  # readable; 1: no centred windows, 2: no passes, 3: no dilated windows
+VERSIONS = (1, 2, 3, 4, 5)  # readable; 1: no centred windows, 2: no passes, 3: no dilated
+# windows, 4: no eight orientations
+# rotations -> the orientations a network's outputs are summed over: o < 4 is np.rot90(x, o),
+# o >= 4 np.rot90(x.T, o - 4) (the transposed image: all eight symmetries of the square). The
+# sum of eight is halved (rounded half to even), so each orientation still predicts about a
+# quarter of the pixel and a four-rotation network converts to eight unchanged in scale.
+ORIENTATIONS = {1: (0,), 2: (0, 2), 4: (0, 1, 2, 3), 8: tuple(range(8))}
+ROTATIONS_SINCE = {1: 1, 2: 1, 4: 1, 8: 5}
 # window name -> (centred, dilation), and the first version that has it
 WINDOWS = {"corner": (False, 1), "centred": (True, 1), "dilated": (True, 2)}
 WINDOW_SINCE = {"corner": 1, "centred": 2, "dilated": 4}
@@ -282,8 +290,8 @@ def _validate_network(where_model: str, spec: ModelSpec) -> None:
     if spec.task not in ("sr", "denoise"):
         _fail(f"{where_model}.task", f"unknown task {spec.task!r}")
     scale = _check_int(f"{where_model}.scale", spec.scale, 1, MAX_SCALE)
-    if spec.rotations not in (1, 2, 4) or isinstance(spec.rotations, bool):
-        _fail(f"{where_model}.rotations", f"expected 1, 2 or 4, got {spec.rotations!r}")
+    if spec.rotations not in ORIENTATIONS or isinstance(spec.rotations, bool):
+        _fail(f"{where_model}.rotations", f"expected 1, 2, 4 or 8, got {spec.rotations!r}")
     if not 1 <= len(spec.branches) <= MAX_BRANCHES:
         _fail(f"{where_model}.branches",
               f"{len(spec.branches)} branches, expected 1..{MAX_BRANCHES}")
@@ -321,11 +329,12 @@ def _stage_header(st: Stage, key: str, arrays: dict[str, np.ndarray]) -> dict[st
 
 
 def file_version(spec: ModelSpec) -> int:
-    """The oldest format version that holds the model: 4 with a dilated window, 3 with
-    passes, 2 with a centred window, else 1."""
+    """The oldest format version that holds the model: 5 with eight orientations, 4 with a
+    dilated window, 3 with passes, 2 with a centred window, else 1."""
     windows = max(WINDOW_SINCE[st.window] for net in spec.networks for b in net.branches
                   for st in b.stages)
-    return max(windows, 3 if spec.passes else 1)
+    rotations = max(ROTATIONS_SINCE[net.rotations] for net in spec.networks)
+    return max(windows, rotations, 3 if spec.passes else 1)
 
 
 def _branches_header(spec: ModelSpec, prefix: str, arrays: dict[str, np.ndarray]) -> list:
@@ -480,11 +489,14 @@ def _read_network(where_net: str, header: Any, index: dict, blob: bytes, version
     meta = header.get("meta", {})
     if not isinstance(meta, dict):
         _fail(f"{where_net}.meta", "expected an object")
+    rotations = _get(where_net, header, "rotations", int)
+    if ROTATIONS_SINCE.get(rotations, 1) > version:
+        _fail(f"{where_net}.rotations", f"{rotations} is not in a version-{version} file")
     return ModelSpec(name=_get(where_net, header, "name", str),
                      arch=_get(where_net, header, "arch", str),
                      task=_get(where_net, header, "task", str),
                      scale=_get(where_net, header, "scale", int), branches=tuple(branches),
-                     rotations=_get(where_net, header, "rotations", int), meta=meta)
+                     rotations=rotations, meta=meta)
 
 
 def read_model(path: str | os.PathLike) -> ModelSpec:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import WINDOW_PADS, ModelSpec, Stage, split_values
+from .model import ORIENTATIONS, WINDOW_PADS, ModelSpec, Stage, split_values
 
 
 def rne_div(a: np.ndarray, d: int) -> np.ndarray:
@@ -17,8 +17,15 @@ def rne_div(a: np.ndarray, d: int) -> np.ndarray:
     return q + ((r2 > d) | ((r2 == d) & (q % 2 == 1)))
 
 
-def rotations_of(spec: ModelSpec) -> tuple[int, ...]:
-    return {1: (0,), 2: (0, 2), 4: (0, 1, 2, 3)}[spec.rotations]
+def orient(x: np.ndarray, o: int) -> np.ndarray:
+    """Orientation o of an image (model.ORIENTATIONS): rotation o, or o - 4 of the transpose."""
+    return np.rot90(x if o < 4 else x.T, o % 4)
+
+
+def unorient(y: np.ndarray, o: int) -> np.ndarray:
+    """The inverse of ``orient``."""
+    y = np.rot90(y, -(o % 4))
+    return y if o < 4 else y.T
 
 
 def run_stage(st: Stage, feat: np.ndarray, in_lo: int) -> np.ndarray:
@@ -66,9 +73,11 @@ def restore_channel(spec: ModelSpec, image: np.ndarray) -> np.ndarray:
     """One uint8 channel (H, W) -> uint8 (H*scale, W*scale)."""
     x = image.astype(np.int64) - 128
     acc = 0
-    for r in rotations_of(spec):
-        y = pixel_shuffle(run_branches(spec, np.rot90(x, r)), spec.scale)
-        acc = acc + np.clip(np.rot90(y, -r), -128, 127)
+    for o in ORIENTATIONS[spec.rotations]:
+        y = pixel_shuffle(run_branches(spec, orient(x, o)), spec.scale)
+        acc = acc + np.clip(unorient(y, o), -128, 127)
+    if spec.rotations == 8:  # halved: each orientation predicts about a quarter of the pixel
+        acc = rne_div(acc, 2)
     return (np.clip(acc, -128, 127) + 128).astype(np.uint8)
 
 

@@ -2,7 +2,8 @@
 
 Two branches (MSB: x >> 2 in -32..31, LSB: x & 3 in 0..3); each runs
 ``DW -> Requant -> PW -> [Requant -> DW -> Requant -> PW] x blocks -> Requant -> UP``; the
-branches are added, pixel-shuffled and summed over the four rotations (no division).
+branches are added, pixel-shuffled and summed over the four rotations (no division; or over
+all eight orientations, ``rotations=8``, the sum halved: ``model.ORIENTATIONS``).
 ``forward`` takes centred integer pixels and returns the exact integer output of the baked
 model (as float tensors with straight-through gradients).
 
@@ -34,13 +35,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..model import MAX_STAGES
+from ..model import MAX_STAGES, ORIENTATIONS
 from .dwfeat import FeatureDW, window_index
 from .layers import DW, PW, UP, Requant, round_add_clamp
 
 SPLIT_BITS = 2
 BRANCHES = (("msb", -32, 31), ("lsb", 0, 3))
-ROTATIONS = {1: (0,), 2: (0, 2), 4: (0, 1, 2, 3)}
 BLOCK_SCALE_INIT = 1.0
 
 
@@ -69,9 +69,21 @@ def split(x: torch.Tensor, name: str) -> torch.Tensor:
 _MERGES: dict = {}
 
 
+def orient(x: torch.Tensor, o: int) -> torch.Tensor:
+    """Orientation o (``model.ORIENTATIONS``) of (B, H, W) images: rotation o of them, or
+    rotation o - 4 of their transposes."""
+    return torch.rot90(x if o < 4 else x.transpose(1, 2), o % 4, (1, 2))
+
+
+def unorient(y: torch.Tensor, o: int) -> torch.Tensor:
+    """The inverse of ``orient``."""
+    y = torch.rot90(y, -(o % 4), (1, 2))
+    return y if o < 4 else y.transpose(1, 2)
+
+
 def merge_index(geom, rots, s: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where every output pixel finds its rotation outputs in the flattened (P, s*s) branch
-    output: (R, B*sH*sW) long (pixel shuffle, then rotation back, per rotation), and the
+    """Where every output pixel finds its orientation outputs in the flattened (P, s*s) branch
+    output: (R, B*sH*sW) long (pixel shuffle, then orientation back, per orientation), and the
     inverse: the output pixel of every branch output value (cached per geometry)."""
     key = (tuple(geom), tuple(rots), s)
     if key not in _MERGES:
@@ -81,7 +93,7 @@ def merge_index(geom, rots, s: int) -> tuple[torch.Tensor, torch.Tensor]:
         for r, (b, h, w) in zip(rots, geom):
             n = b * h * w * s * s
             yr = torch.arange(start, start + n).reshape(b, h, w, s, s).permute(0, 1, 3, 2, 4)
-            ids.append(torch.rot90(yr.reshape(b, h * s, w * s), -r, (1, 2)).reshape(-1))
+            ids.append(unorient(yr.reshape(b, h * s, w * s), r).reshape(-1))
             start += n
         idx = torch.stack(ids)
         inv = torch.empty(start, dtype=torch.long)
@@ -91,7 +103,8 @@ def merge_index(geom, rots, s: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class MergeRotations(torch.autograd.Function):
-    """``out = clamp(sum_r y[idx[r]], -128, 127)`` with y the clamped branch sum, flattened.
+    """``out = clamp(sum_r y[idx[r]], -128, 127)`` with y the clamped branch sum, flattened;
+    with ``halve`` (eight orientations) the sum is halved first, rounded half to even.
 
     Every value of y is one output pixel of one rotation (a permutation): the forward is one
     gather, the backward one gather by the inverse, where autograd of the shuffles, rotations
@@ -99,17 +112,22 @@ class MergeRotations(torch.autograd.Function):
     identity here (y is already clamped) and is left out."""
 
     @staticmethod
-    def forward(ctx, y, idx, inv, shape):
+    def forward(ctx, y, idx, inv, shape, halve=False):
         acc = y.reshape(-1).index_select(0, idx.reshape(-1)).view(idx.shape).sum(0)
+        if halve:   # integers / 2 in float32: exact, and torch.round is half to even
+            acc = torch.round(acc * 0.5)
         out = torch.clamp(acc, -128, 127)
         ctx.save_for_backward(torch.eq(out, acc, out=acc), inv)
-        ctx.y_shape = y.shape
+        ctx.y_shape, ctx.gain = y.shape, 0.5 if halve else 1.0
         return out.view(shape)
 
     @staticmethod
     def backward(ctx, grad):
         mask, inv = ctx.saved_tensors
-        return (grad.reshape(-1) * mask).index_select(0, inv).view(ctx.y_shape), None, None, None
+        g = grad.reshape(-1) * mask
+        if ctx.gain != 1.0:
+            g = g * ctx.gain
+        return g.index_select(0, inv).view(ctx.y_shape), None, None, None, None
 
 
 class Block(nn.Module):
@@ -262,8 +280,8 @@ class TinyLUT(nn.Module):
         if x.dtype != torch.long:
             x = x.to(torch.long)
         s = self.scale
-        rots = ROTATIONS[self.rotations]
-        xr = [torch.rot90(x, r, (1, 2)) for r in rots]
+        rots = ORIENTATIONS[self.rotations]
+        xr = [orient(x, o) for o in rots]
         geom = tuple(tuple(t.shape) for t in xr)
         win = window_index(geom, x.device)
         # index_select: ~3x faster than advanced indexing for these gathers
@@ -272,7 +290,8 @@ class TinyLUT(nn.Module):
                     for br in self.branches)
         y = round_add_clamp(msb, lsb, -128, 127)       # integers: the rounding is exact
         b, h, w = x.shape
-        return MergeRotations.apply(y, *merge_index(geom, rots, s), (b, h * s, w * s))
+        return MergeRotations.apply(y, *merge_index(geom, rots, s), (b, h * s, w * s),
+                                    self.rotations == 8)
 
     @torch.no_grad()
     def restore(self, img: np.ndarray) -> np.ndarray:

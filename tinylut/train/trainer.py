@@ -62,7 +62,7 @@ RESUME_DEFAULTS = {"steps": DEFAULT_STEPS, "lr": 5e-3, "lr_min": 5e-4,
                    "scale_l2": DEFAULT_SCALE_L2, "loss": "mse", "ema": DEFAULT_EMA,
                    "hr_scales": [1.0],
                    "tune_tables": False, "tune_block_dw": False,
-                   "table_lr_factor": DEFAULT_TABLE_LR_FACTOR}
+                   "table_lr_factor": DEFAULT_TABLE_LR_FACTOR, "rotations": 4}
 
 
 def default_shared() -> Path:
@@ -86,6 +86,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="with --centred-blocks: the DW dilation of each MSB block, the DW-only "
                         "ones last (1, or 2: taps at -2, 0, 2, a 5x5 reach for the same bytes; "
                         "default all 1)")
+    p.add_argument("--rotations", type=int, choices=(4, 8), default=None,
+                   help="orientations summed: the four rotations (default), or 8, with the "
+                        "transposed image's four (the sum halved; twice the run time). On "
+                        "--resume or --init of a four-rotation run, 8 converts it: the same "
+                        "tables, now over all eight")
     p.add_argument("--msb-blocks", type=int, default=None,
                    help="DW+PW blocks in the MSB branch (default: the architecture's, 4 for "
                         "tinylut-f x4, 5 for its denoisers, 0 for tinylut-s)")
@@ -293,7 +298,8 @@ def net_from_args(saved: dict):
                     msb_channels=saved.get("msb_channels"),
                     msb_blocks=saved.get("msb_blocks"),
                     msb_tail_dw=saved.get("msb_tail_dw") or 0,
-                    block_dilation=saved.get("block_dilation"))
+                    block_dilation=saved.get("block_dilation"),
+                    rotations=saved.get("rotations") or 4)
     if saved.get("tune_tables"):
         net.free_tables(block_dw=bool(saved.get("tune_block_dw")))
     return net
@@ -442,6 +448,9 @@ def train(args) -> None:
         torch.set_rng_state(state["torch_rng"])
         step, history, wall = state["step"], state["history"], state["wall"]
         log(f"resumed from {ckpt_path} at step {step} ({wall / 3600:.2f} h trained)")
+        if args.rotations != (saved.get("rotations") or 4):
+            log(f"now over {args.rotations} orientations (the run had "
+                f"{saved.get('rotations') or 4})")
         if args.warm_restart is not None:
             log(f"warm restart: cosine {args.lr:.4g} -> {args.lr_min:g} over {args.steps} steps, "
                 f"{lr_at(step, args):.3g} now")
