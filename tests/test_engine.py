@@ -85,8 +85,11 @@ def test_extreme_images_match_reference():
         np.testing.assert_array_equal(got, want)
 
 
-def test_output_independent_of_threads_and_bands():
-    spec = random_model(5)
+@pytest.mark.parametrize("spec_kw", [
+    {}, dict(layout=(("dw", 16), ("pw", 16), ("dw", 16), ("pw", 16)), centred="alternate",
+             dilation=2, rotations=8)])
+def test_output_independent_of_threads_and_bands(spec_kw):
+    spec = random_model(5, **spec_kw)
     model = tinylut.Model(spec)
     image = np.random.default_rng(0).integers(0, 256, (97, 61, 3), dtype=np.uint8)
     one = model(image, threads=1, isa="scalar")
