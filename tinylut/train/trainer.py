@@ -448,9 +448,9 @@ def train(args) -> None:
         torch.set_rng_state(state["torch_rng"])
         step, history, wall = state["step"], state["history"], state["wall"]
         log(f"resumed from {ckpt_path} at step {step} ({wall / 3600:.2f} h trained)")
-        if args.rotations != (saved.get("rotations") or 4):
-            log(f"now over {args.rotations} orientations (the run had "
-                f"{saved.get('rotations') or 4})")
+        had = saved.get("rotations") or 4     # runs from before --rotations had four
+        if args.rotations != had:
+            log(f"now over {args.rotations} orientations (the run had {had})")
         if args.warm_restart is not None:
             log(f"warm restart: cosine {args.lr:.4g} -> {args.lr_min:g} over {args.steps} steps, "
                 f"{lr_at(step, args):.3g} now")
